@@ -1,0 +1,362 @@
+/**
+ * The `junction.yaml` schema (STYLE.md §4): one TypeBox schema is the TypeScript type, the compiled
+ * validator, the published JSON Schema (schema/junction.schema.json, for editors) and the reference
+ * in docs/configuration.md. Defaults live here; units are in the names.
+ *
+ * Policy configs are validated against each policy's own schema when the config compiles; the
+ * generated JSON Schema lists every registered policy so editors complete those too.
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
+const Host = Type.String({ minLength: 1, default: '127.0.0.1' });
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 });
+const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLength: 256 });
+const Ms = (defaultMs: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 86_400_000, default: defaultMs, description });
+
+/** Policies every route gets unless it turns them off. */
+export const DEFAULT_POLICIES = { 'core.access-log': true, 'core.metrics': true, 'core.tracing': true };
+
+export const ListenerSchema = Type.Object(
+  {
+    host: Host,
+    port: Port,
+  },
+  { additionalProperties: false },
+);
+
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://[^/?#]+/?$',
+      description: 'Origin of one target, e.g. http://10.0.0.5:8080',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const UpstreamSchema = Type.Object(
+  {
+    targets: Type.Array(Type.Union([Type.String({ pattern: '^https?://[^/?#]+/?$' }), TargetSchema]), {
+      minItems: 1,
+      description: 'Origins to balance over (round robin)',
+    }),
+    pool: Type.Object(
+      {
+        connections: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 128,
+          description: 'Most sockets per target',
+        }),
+        keepAliveTimeoutMs: Ms(4_000, 'How long an idle socket stays open'),
+        pipelining: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    timeouts: Type.Object(
+      {
+        connectMs: Ms(2_000, 'TCP (and TLS) connect; 504 when it passes'),
+        firstByteMs: Ms(30_000, 'From the request sent to the response headers; 504 when it passes'),
+        idleMs: Ms(60_000, 'Longest pause between two body chunks from the upstream'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VersionSchema = Type.Object(
+  {
+    deprecation: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'When the version was deprecated (RFC 9745 Deprecation)',
+      }),
+    ),
+    sunset: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When it stops working (RFC 8594 Sunset)' }),
+    ),
+    successor: Type.Optional(
+      Type.String({ description: 'Version that replaces it; linked as successor-version' }),
+    ),
+    link: Type.Optional(Type.String({ description: 'Documentation URL, linked as rel="deprecation"' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ApiSchema = Type.Object(
+  {
+    /** e.g. `vnd.commerce` matches `Accept: application/vnd.commerce.v2+json`. */
+    mediaType: Type.Optional(
+      Type.String({ pattern: '^[a-z0-9][a-z0-9.+-]*$', description: 'Vendor media type subtype prefix' }),
+    ),
+    header: Type.Optional(HeaderName),
+    pathPrefix: Type.Boolean({
+      default: true,
+      description: 'Also serve each versioned route under /v<version>',
+    }),
+    default: Type.Optional(
+      Type.String({ description: 'Version for requests that name none; without it they get 400' }),
+    ),
+    versions: Type.Record(Type.String({ pattern: '^[0-9A-Za-z.-]+$' }), VersionSchema, { minProperties: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const MatchSchema = Type.Object(
+  {
+    path: Type.String({
+      pattern: '^/',
+      description: 'Exact (/users), with parameters (/users/:id) or a prefix (/users/*)',
+    }),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, uniqueItems: true }),
+    ),
+    hosts: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$' }), {
+        minItems: 1,
+        uniqueItems: true,
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(
+        HeaderName,
+        Type.Union([
+          Type.String(),
+          Type.Object({ present: Type.Boolean() }, { additionalProperties: false }),
+        ]),
+      ),
+    ),
+    version: Type.Optional(
+      Type.Object(
+        { api: Name, is: Type.String() },
+        { additionalProperties: false, description: 'Q6 versioned route' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ProxyHandlerSchema = Type.Object(
+  {
+    upstream: Name,
+    stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+    addPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RespondHandlerSchema = Type.Object(
+  {
+    status: Type.Integer({ minimum: 200, maximum: 599, default: 200 }),
+    headers: Type.Optional(Type.Record(HeaderName, Type.String())),
+    body: Type.Optional(
+      Type.Union([
+        Type.String(),
+        Type.Object({}, { additionalProperties: true }),
+        Type.Array(Type.Unknown()),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteSchema = Type.Object(
+  {
+    name: Name,
+    match: MatchSchema,
+    proxy: Type.Optional(ProxyHandlerSchema),
+    respond: Type.Optional(RespondHandlerSchema),
+    policies: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Union([Type.Boolean(), Type.Object({}, { additionalProperties: true })]),
+        {
+          description: 'Policy name → its config, or false to turn off a default policy',
+        },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        { maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0 })) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    node: Type.Object(
+      {
+        id: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: 1023 })], {
+          default: 'auto',
+          description: 'Snowflake node id (Q35); auto leases a free one from the store',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    listeners: Type.Object(
+      {
+        proxy: Type.Object(
+          { host: Host, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
+          {
+            additionalProperties: false,
+            default: {},
+          },
+        ),
+        admin: Type.Object(
+          { host: Host, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }) },
+          {
+            additionalProperties: false,
+            default: {},
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    admin: Type.Object(
+      {
+        token: Type.Optional(
+          Type.String({ minLength: 16, description: 'Bearer token; JUNCTION_ADMIN_TOKEN overrides' }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    store: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({ description: 'sqlite:<file> or postgres://…; JUNCTION_DATABASE_URL overrides' }),
+        ),
+        migrate: Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: 'auto' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: Type.Object(
+      {
+        maxHeaderBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1_048_576,
+          default: 16_384,
+          description: '431 beyond',
+        }),
+        maxBodyBytes: Type.Integer({
+          minimum: 0,
+          default: 10_485_760,
+          description: '413 beyond; per route too',
+        }),
+        headersTimeoutMs: Ms(30_000, 'Time a client has to send the request headers (slowloris)'),
+        requestTimeoutMs: Ms(300_000, 'Time a client has to send the whole request'),
+        keepAliveTimeoutMs: Ms(5_000, 'Idle time before a client connection is closed'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    forwarding: Type.Object(
+      {
+        headers: Type.Union(
+          [
+            Type.Literal('forwarded'),
+            Type.Literal('x-forwarded'),
+            Type.Literal('both'),
+            Type.Literal('none'),
+          ],
+          {
+            default: 'x-forwarded',
+            description: 'RFC 7239 Forwarded, X-Forwarded-For/-Proto/-Host, or both',
+          },
+        ),
+        trustedProxies: Type.Array(Type.String(), {
+          default: [],
+          description: 'Client addresses whose forwarding headers are kept and appended to',
+        }),
+        via: Type.String({
+          default: 'junction',
+          description: 'Pseudonym in Via (RFC 9110 §7.6.3); empty to omit',
+        }),
+        requestIdHeader: Type.String({ default: 'x-request-id' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    observability: Type.Object(
+      {
+        logLevel: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+        serviceName: Type.String({ default: 'junction' }),
+        otlp: Type.Optional(
+          Type.Object(
+            {
+              endpoint: Type.String({
+                pattern: '^https?://',
+                description: 'OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces',
+              }),
+              headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    reload: Type.Object(
+      { watch: Type.Boolean({ default: true, description: 'Reload when the file changes' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    shutdown: Type.Object(
+      { drainTimeoutMs: Ms(10_000, 'How long SIGTERM waits for in-flight requests') },
+      { additionalProperties: false, default: {} },
+    ),
+    defaults: Type.Object(
+      {
+        policies: Type.Record(
+          Type.String(),
+          Type.Union([Type.Boolean(), Type.Object({}, { additionalProperties: true })]),
+          {
+            default: DEFAULT_POLICIES,
+            description: 'Policies every route gets unless it turns them off',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    upstreams: Type.Record(Name, UpstreamSchema, { default: {} }),
+    apis: Type.Record(Name, ApiSchema, { default: {} }),
+    routes: Type.Array(RouteSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type UpstreamConfig = Static<typeof UpstreamSchema>;
+export type ApiConfig = Static<typeof ApiSchema>;
+export type MatchConfig = Static<typeof MatchSchema>;
+
+/** The published JSON Schema: the config schema with each policy's schema spelled out. */
+export function jsonSchema(
+  policies: { name: string; schema: TSchema; description: string }[],
+): Record<string, unknown> {
+  const policyProps = Object.fromEntries(
+    policies.map((p) => [p.name, { anyOf: [{ type: 'boolean' }, p.schema], description: p.description }]),
+  );
+  const policiesSchema = { type: 'object', properties: policyProps, additionalProperties: false };
+  const schema = structuredClone(ConfigSchema) as unknown as JsonObject;
+  const at = (o: JsonObject, ...keys: string[]) => keys.reduce((n, k) => n[k] as JsonObject, o);
+  at(schema, 'properties', 'routes', 'items', 'properties').policies = policiesSchema;
+  at(schema, 'properties', 'defaults', 'properties').policies = {
+    ...policiesSchema,
+    default: DEFAULT_POLICIES,
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'junction.yaml',
+    ...schema,
+  };
+}
+
+type JsonObject = { [k: string]: unknown };

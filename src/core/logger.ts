@@ -1,0 +1,43 @@
+/**
+ * Structured JSON logs with pino (STYLE.md §9). Secrets are redacted by path so that a token never
+ * reaches a log line even when a whole config or header set is logged.
+ */
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger };
+
+export const REDACTED_PATHS = [
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'headers["proxy-authorization"]',
+  'headers["x-api-key"]',
+  '*.token',
+  '*.secret',
+  '*.password',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
+  destination?: DestinationStream;
+  base?: Record<string, unknown>;
+}
+
+/**
+ * @example
+ * const log = createLogger({ level: 'info' });
+ * log.info({ requestId }, 'config reloaded');
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: options.base ?? { service: 'junction' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

@@ -1,0 +1,16 @@
+/**
+ * What every part of a running gateway shares: built once per process (or per test), passed down
+ * explicitly. Nothing here holds request state (Q28: a node keeps nothing a request needs).
+ */
+import type { Snowflake } from './ids.ts';
+import type { Logger } from './logger.ts';
+import type { CoreMetrics } from './metrics.ts';
+import type { SpanExporter } from './tracing.ts';
+
+export interface Services {
+  logger: Logger;
+  metrics: CoreMetrics;
+  ids: Snowflake;
+  /** Present when OTLP export is configured. */
+  spans: SpanExporter | undefined;
+}
