@@ -1,0 +1,86 @@
+/**
+ * Starts the commerce demo's upstream services together. Run it directly to keep them up:
+ * `node examples/commerce/services/index.ts` (ports from DEMO_USERS_PORT, DEMO_ORDERS_PORT,
+ * DEMO_PRODUCTS_PORT, else 9101–9103).
+ */
+import type { RunningService } from './http.ts';
+import { start as startOrders } from './orders.ts';
+import { start as startProducts } from './products.ts';
+import { start as startUsers } from './users.ts';
+
+export type { RunningService, StartOptions } from './http.ts';
+
+export type ServiceName = 'users' | 'orders' | 'products';
+
+export interface ServicesOptions {
+  /** Defaults to 127.0.0.1: the services trust whatever reaches them, so they stay off the network. */
+  host?: string;
+  /** An explicit port wins over the DEMO_*_PORT variable, which wins over the default; 0 picks a free port. */
+  ports?: Partial<Record<ServiceName, number>>;
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningServices {
+  urls: Record<ServiceName, string>;
+  services: Record<ServiceName, RunningService>;
+  close(): Promise<void>;
+}
+
+const defaults = {
+  users: { port: 9101, env: 'DEMO_USERS_PORT', start: startUsers },
+  orders: { port: 9102, env: 'DEMO_ORDERS_PORT', start: startOrders },
+  products: { port: 9103, env: 'DEMO_PRODUCTS_PORT', start: startProducts },
+} as const;
+
+const names = Object.keys(defaults) as ServiceName[];
+
+function portFor(name: ServiceName, options: ServicesOptions): number {
+  const { port, env } = defaults[name];
+  const explicit = options.ports?.[name];
+  const raw = (options.env ?? process.env)[env];
+  const chosen = explicit ?? (raw === undefined || raw === '' ? port : Number(raw));
+  if (!Number.isInteger(chosen) || chosen < 0 || chosen > 65_535) {
+    throw new RangeError(`${name} port must be an integer in 0..65535, got ${explicit ?? raw} (${env})`);
+  }
+  return chosen;
+}
+
+/**
+ * Starts users, orders and products; if any fails to listen, the others are closed again.
+ * @example
+ * const demo = await startServices({ ports: { users: 0, orders: 0, products: 0 } });
+ * console.log(demo.urls.orders);
+ * await demo.close();
+ */
+export async function startServices(options: ServicesOptions = {}): Promise<RunningServices> {
+  const host = options.host ?? '127.0.0.1';
+  const ports = names.map((name) => portFor(name, options)); // validate all before opening any
+  const settled = await Promise.allSettled(
+    names.map((name, i) => defaults[name].start({ host, port: ports[i]! })),
+  );
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => s.close()));
+    throw failed.reason;
+  }
+  const services = Object.fromEntries(names.map((name, i) => [name, started[i]!])) as Record<
+    ServiceName,
+    RunningService
+  >;
+  return {
+    services,
+    urls: Object.fromEntries(names.map((name) => [name, services[name].url])) as Record<ServiceName, string>,
+    close: async () => {
+      await Promise.all(started.map((s) => s.close()));
+    },
+  };
+}
+
+if (import.meta.main) {
+  const demo = await startServices();
+  for (const name of names) console.log(`${name.padEnd(8)} ${demo.urls[name]}`);
+  const stop = () => void demo.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

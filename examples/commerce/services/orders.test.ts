@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { start } from './orders.ts';
+
+async function startOrders(t: TestContext) {
+  const orders = await start({ port: 0 });
+  t.after(() => orders.close());
+  return orders;
+}
+
+interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+  receivedAt: number;
+}
+
+/** Parses an SSE body frame by frame as it arrives, stamping each event with its arrival time. */
+async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  let buffer = '';
+  for await (const text of body.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    let end = buffer.indexOf('\n\n');
+    while (end !== -1) {
+      const event: SseEvent = { data: '', receivedAt: performance.now() };
+      for (const line of buffer.slice(0, end).split('\n')) {
+        const [field, ...rest] = line.split(': ');
+        if (field === 'id' || field === 'event' || field === 'data') event[field] = rest.join(': ');
+      }
+      buffer = buffer.slice(end + 2);
+      yield event;
+      end = buffer.indexOf('\n\n');
+    }
+  }
+}
+
+test('lists, fetches and creates orders', async (t) => {
+  const { url } = await startOrders(t);
+  const list = await fetch(`${url}/orders`);
+  assert.equal(list.headers.get('content-type'), 'application/json; charset=utf-8');
+  const { data } = (await list.json()) as { data: { id: string }[] };
+  assert.ok(data.some((o) => o.id === 'ord_1001'));
+  assert.equal(
+    ((await (await fetch(`${url}/orders/ord_1001`)).json()) as { userId: string }).userId,
+    'usr_ada',
+  );
+
+  const missing = await fetch(`${url}/orders/ord_none`);
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: string }).error, 'order_not_found');
+
+  const created = await fetch(`${url}/orders`, {
+    method: 'POST',
+    body: JSON.stringify({ userId: 'usr_alan', items: [{ productId: 'prd_tee', quantity: 2 }] }),
+  });
+  assert.equal(created.status, 201);
+  const order = (await created.json()) as { id: string; status: string };
+  assert.match(order.id, /^ord_/);
+  assert.equal(order.status, 'created');
+  assert.deepEqual(await (await fetch(`${url}/orders/${order.id}`)).json(), order);
+});
+
+test('refuses invalid orders: bad JSON 400, bad fields 400, oversize 413', async (t) => {
+  const { url } = await startOrders(t);
+  const post = (body: string) => fetch(`${url}/orders`, { method: 'POST', body });
+  assert.equal((await post('not json')).status, 400);
+  for (const body of [
+    {},
+    { userId: 'usr_ada', items: [] },
+    { userId: 'usr_ada', items: [{ productId: 'p' }] },
+  ]) {
+    const res = await post(JSON.stringify(body));
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_order');
+  }
+  const big = await post(JSON.stringify({ userId: 'u'.repeat(65 * 1024), items: [] }));
+  assert.equal(big.status, 413);
+  await big.body?.cancel();
+});
+
+test('SSE delivers each order.created event as it happens, before the stream ends', async (t) => {
+  const { url } = await startOrders(t);
+  const res = await fetch(`${url}/orders/events?count=3&intervalMs=150`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.equal(res.headers.get('cache-control'), 'no-cache');
+  const events: SseEvent[] = [];
+  for await (const event of readEvents(res.body!)) events.push(event);
+  const endedAt = performance.now();
+
+  assert.deepEqual(
+    events.map((e) => [e.event, e.id]),
+    [
+      ['order.created', '1'],
+      ['order.created', '2'],
+      ['order.created', '3'],
+    ],
+  );
+  assert.match((JSON.parse(events[0]!.data) as { orderId: string }).orderId, /^ord_/);
+  // Two more intervals (~300 ms) passed between the first event and the end: it was not held back.
+  assert.ok(
+    endedAt - events[0]!.receivedAt >= 200,
+    `first event came ${endedAt - events[0]!.receivedAt} ms before the end`,
+  );
+});
+
+test('SSE defaults to one event per 500 ms; the client may leave mid-stream', async (t) => {
+  const { url } = await startOrders(t);
+  const startedAt = performance.now();
+  const res = await fetch(`${url}/orders/events`);
+  const first = await readEvents(res.body!).next(); // returning from the generator cancels the body
+  assert.equal(first.value?.id, '1');
+  assert.ok(first.value!.receivedAt - startedAt >= 400);
+});
+
+test('SSE resumes after Last-Event-ID and answers 204 when nothing is left', async (t) => {
+  const { url } = await startOrders(t);
+  const resumed = await fetch(`${url}/orders/events?count=3&intervalMs=10`, {
+    headers: { 'last-event-id': '2' },
+  });
+  const ids: (string | undefined)[] = [];
+  for await (const event of readEvents(resumed.body!)) ids.push(event.id);
+  assert.deepEqual(ids, ['3']);
+
+  const done = await fetch(`${url}/orders/events?count=3`, { headers: { 'last-event-id': '3' } });
+  assert.equal(done.status, 204);
+  assert.equal((await fetch(`${url}/orders/events?count=0`)).status, 400);
+  assert.equal((await fetch(`${url}/orders/events?intervalMs=fast`)).status, 400);
+});
+
+test('the WebSocket says hello and echoes each message with a timestamp', async (t) => {
+  const { url } = await startOrders(t);
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/orders/live`);
+  t.after(() => ws.close());
+  // Queue from the start: the hello can arrive before the test asks for it.
+  const inbox: unknown[] = [];
+  let wake = () => {};
+  ws.addEventListener('message', (e) => {
+    inbox.push(JSON.parse(String(e.data)));
+    wake();
+  });
+  const next = async () => {
+    while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    return inbox.shift();
+  };
+
+  assert.deepEqual(await next(), { hello: 'orders' });
+  ws.send('ping 1');
+  const echo = (await next()) as { echo: string; at: string };
+  assert.equal(echo.echo, 'ping 1');
+  assert.ok(!Number.isNaN(Date.parse(echo.at)));
+  ws.send(JSON.stringify({ n: 2 }));
+  assert.equal(((await next()) as { echo: string }).echo, '{"n":2}');
+});
+
+test('/orders/live without an upgrade answers 426; upgrades elsewhere are refused', async (t) => {
+  const { url } = await startOrders(t);
+  const plain = await fetch(`${url}/orders/live`);
+  assert.equal(plain.status, 426);
+  assert.equal(plain.headers.get('upgrade'), 'websocket');
+  await plain.body?.cancel();
+
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/orders/elsewhere`);
+  await new Promise((resolve) => ws.addEventListener('error', resolve, { once: true }));
+});
+
+test('close() ends open SSE streams and WebSockets instead of waiting for them', async (t) => {
+  const orders = await startOrders(t);
+  const res = await fetch(`${orders.url}/orders/events?count=100&intervalMs=60000`);
+  const ws = new WebSocket(`${orders.url.replace(/^http/, 'ws')}/orders/live`);
+  await new Promise((resolve) => ws.addEventListener('open', resolve, { once: true }));
+  const wsClosed = new Promise((resolve) => ws.addEventListener('close', resolve, { once: true }));
+  await orders.close();
+  await wsClosed;
+  await assert.rejects(res.body!.getReader().read());
+});
+
+test('answers /healthz and /debug/headers', async (t) => {
+  const { url } = await startOrders(t);
+  assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
+  const debug = (await (
+    await fetch(`${url}/debug/headers`, { method: 'GET', headers: { via: '1.1 junction' } })
+  ).json()) as {
+    headers: Record<string, string>;
+  };
+  assert.equal(debug.headers.via, '1.1 junction');
+});
