@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { migrations } from './migrations/index.ts';
+import { targets } from './testing.ts';
+
+test('migration names are ordered, numbered and listed in order (append-only)', () => {
+  const names = Object.keys(migrations);
+  assert.ok(names.length > 0);
+  assert.deepEqual([...names].sort(), names, 'Kysely runs migrations in name order');
+  names.forEach((name, i) => {
+    assert.match(name, /^\d{4}-[a-z0-9-]+$/);
+    assert.equal(Number(name.slice(0, 4)), i + 1, `${name} is number ${i + 1}`);
+  });
+});
+
+for (const target of targets) {
+  describe(`migrations on ${target.dialect}`, () => {
+    test('apply once, then find nothing to do, from this or another store', async (t) => {
+      const site = await target.setup(t);
+      const first = await site.open();
+      assert.deepEqual(await first.migrate(), { applied: Object.keys(migrations) });
+      assert.deepEqual(await first.migrate(), { applied: [] });
+      const second = await site.open();
+      assert.deepEqual(await second.migrate(), { applied: [] });
+
+      const tables = await first.db.introspection.getTables();
+      const ours = tables.filter((tb) => tb.name === 'nodes' || tb.name === 'config_revisions');
+      assert.deepEqual(ours.map((tb) => tb.name).sort(), ['config_revisions', 'nodes']);
+      if (site.pgSchema !== undefined) {
+        assert.ok(
+          ours.every((tb) => tb.schema === site.pgSchema),
+          'tables live in the test schema',
+        );
+      }
+    });
+
+    if (target.dialect === 'postgres') {
+      test('concurrent migrate calls apply each migration exactly once', async (t) => {
+        const site = await target.setup(t);
+        const stores = await Promise.all([1, 2, 3, 4].map(() => site.open({ poolMax: 1 })));
+        const results = await Promise.all(stores.map((s) => s.migrate()));
+        assert.deepEqual(
+          results.flatMap((r) => r.applied),
+          Object.keys(migrations),
+        );
+      });
+    }
+  });
+}

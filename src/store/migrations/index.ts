@@ -1,0 +1,15 @@
+/**
+ * Every migration, in order. Migrations are append-only: once a migration has been released, never edit
+ * or reorder it, because databases out there already recorded it as applied (Kysely's Migrator refuses
+ * to run when an applied name is missing, and runs names in string order). Change the schema by adding
+ * `000N-<what>.ts` and listing it here.
+ *
+ * They are code, not files found at run time, so they work the same from a source checkout and a
+ * bundle (Kysely's `FileMigrationProvider` would read the directory).
+ */
+import type { Migration } from 'kysely/migration';
+import * as core from './0001-core.ts';
+
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001-core': core,
+});

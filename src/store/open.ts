@@ -1,0 +1,111 @@
+/**
+ * Opens the store: one Kysely instance over SQLite (embedded mode) or PostgreSQL (cluster mode), chosen
+ * by URL (src/store/url.ts), plus the repositories. Connecting happens here, not on first query, so a
+ * wrong URL or an unreachable server fails at startup with `store_unavailable`.
+ */
+import { mkdirSync } from 'node:fs';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { JunctionError } from '../core/errors.ts';
+import { ConfigRevisionRepository } from './config-revisions.ts';
+import { StoreUnavailable } from './errors.ts';
+import { type MigrateResult, migrate } from './migrate.ts';
+import { NodeRepository } from './nodes.ts';
+import { checkSchemaName, createPool } from './postgres.ts';
+import type { Database } from './schema.ts';
+import { ImmediateSqliteDialect, NodeSqliteDatabase, type SqliteSynchronous } from './sqlite-dialect.ts';
+import { resolveStoreTarget } from './url.ts';
+
+export interface OpenStoreOptions {
+  /** `sqlite:<path>`, `sqlite::memory:`, `postgres://…`; defaults to `JUNCTION_DATABASE_URL`. */
+  url?: string;
+  /** Where the default SQLite file lives; defaults to `JUNCTION_DATA_DIR`, then `./data`. */
+  dataDir?: string;
+  /** SQLite only; see `SqliteSynchronous`. */
+  synchronous?: SqliteSynchronous;
+  /** PostgreSQL only: tables live in this schema (created if missing). Used by tests for isolation. */
+  pgSchema?: string;
+  /** PostgreSQL only: pool size, default 10. */
+  poolMax?: number;
+  /** Environment to read the defaults from; defaults to `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<MigrateResult>;
+  /** Closes the connection (SQLite) or drains the pool (PostgreSQL). */
+  close(): Promise<void>;
+  nodes: NodeRepository;
+  configRevisions: ConfigRevisionRepository;
+}
+
+/**
+ * @example
+ * const store = await openStore({ dataDir: './data' });
+ * await store.migrate();
+ * const nodeId = await store.nodes.lease(instanceId, 30_000);
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const target = resolveStoreTarget(options, options.env);
+  if (target.dialect === 'sqlite') {
+    let database: NodeSqliteDatabase;
+    try {
+      if (target.dir !== undefined) mkdirSync(target.dir, { recursive: true });
+      database = new NodeSqliteDatabase({ path: target.path, synchronous: options.synchronous });
+    } catch (cause) {
+      if (cause instanceof JunctionError) throw cause;
+      throw new JunctionError(StoreUnavailable, `cannot open SQLite database ${target.path}`, { cause });
+    }
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(database) });
+    return assemble(db, 'sqlite', undefined, async () => {
+      await db.destroy();
+      // Kysely closes the database only if a query ever initialized its driver.
+      database.close();
+    });
+  }
+
+  const schema = options.pgSchema === undefined ? undefined : checkSchemaName(options.pgSchema);
+  const pool = createPool({ url: target.url, max: options.poolMax, schema });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    if (schema === undefined) await sql`select 1`.execute(db);
+    else await createSchema(db, schema);
+  } catch (cause) {
+    await db.destroy();
+    throw new JunctionError(StoreUnavailable, 'cannot reach PostgreSQL', { cause });
+  }
+  return assemble(db, 'postgres', schema, () => db.destroy());
+}
+
+function assemble(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  pgSchema: string | undefined,
+  close: () => Promise<void>,
+): Store {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    dialect,
+    migrate: () => migrate(db, pgSchema),
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+    nodes: new NodeRepository(db, dialect),
+    configRevisions: new ConfigRevisionRepository(db),
+  };
+}
+
+/** Several nodes may start at once; `if not exists` still races in the catalog, so that loser is fine. */
+async function createSchema(db: Kysely<Database>, schema: string): Promise<void> {
+  try {
+    await db.schema.createSchema(schema).ifNotExists().execute();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // 23505 unique_violation on pg_namespace, 42P06 duplicate_schema (https://www.postgresql.org/docs/current/errcodes-appendix.html)
+    if (code !== '23505' && code !== '42P06') throw error;
+  }
+}

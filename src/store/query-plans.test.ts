@@ -1,0 +1,154 @@
+/**
+ * Q49: every repository query is served by an index. The repositories build their queries in `…Query`
+ * methods, so this test explains the exact SQL and parameters that run in production.
+ *
+ * SQLite: `EXPLAIN QUERY PLAN` (https://www.sqlite.org/eqp.html). PostgreSQL: `EXPLAIN (FORMAT JSON)`
+ * with `enable_seqscan = off`, so that a tiny test table does not make a sequential scan look cheaper
+ * than an index that exists; if no usable index exists the planner still has to scan
+ * (https://www.postgresql.org/docs/current/runtime-config-query.html#GUC-ENABLE-SEQSCAN).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type Compilable, CompiledQuery, sql } from 'kysely';
+import type { Store } from './open.ts';
+import { seedRevisions, targets } from './testing.ts';
+
+/** lookup: filtered, must search an index. ordered: reads in index order, no sort step. */
+type Kind = 'lookup' | 'ordered' | 'upsert' | 'insert';
+interface PlanCase {
+  name: string;
+  query: Compilable;
+  kind: Kind;
+}
+
+function repositoryQueries(store: Store, now: number): PlanCase[] {
+  const { nodes, configRevisions: revs } = store;
+  const sample = { id: 'cfg_0000000000000', hash: 'h', status: 'applied', source: 'file' } as const;
+  return [
+    { name: 'nodes.live', query: nodes.liveQuery(now - 30_000), kind: 'lookup' },
+    { name: 'nodes.claim', query: nodes.claimQuery(5, 'i', now, now - 30_000), kind: 'upsert' },
+    { name: 'nodes.heartbeat', query: nodes.heartbeatQuery(1, 'i', now), kind: 'lookup' },
+    { name: 'nodes.release', query: nodes.releaseQuery(1, 'i'), kind: 'lookup' },
+    { name: 'nodes.list', query: nodes.listQuery(), kind: 'ordered' },
+    {
+      name: 'configRevisions.insert',
+      query: revs.insertQuery({ ...sample, appliedBy: null, error: null, createdAt: now }),
+      kind: 'insert',
+    },
+    { name: 'configRevisions.latestApplied', query: revs.latestAppliedQuery(), kind: 'lookup' },
+    { name: 'configRevisions.list', query: revs.listQuery({ limit: 20 }), kind: 'ordered' },
+    {
+      name: 'configRevisions.list after',
+      query: revs.listQuery({ limit: 20, after: 'cfg_Z' }),
+      kind: 'lookup',
+    },
+    {
+      name: 'configRevisions.list status',
+      query: revs.listQuery({ limit: 20, status: 'rejected' }),
+      kind: 'lookup',
+    },
+    {
+      name: 'configRevisions.list status after',
+      query: revs.listQuery({ limit: 20, status: 'applied', after: 'cfg_Z' }),
+      kind: 'lookup',
+    },
+  ];
+}
+
+const SQLITE_INDEX_USE = /USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY|PRIMARY KEY)/;
+
+async function sqlitePlan(store: Store, query: Compilable): Promise<string[]> {
+  const { sql: text, parameters } = query.compile();
+  const { rows } = await store.db.executeQuery<{ detail: string }>(
+    CompiledQuery.raw(`explain query plan ${text}`, [...parameters]),
+  );
+  return rows.map((r) => r.detail);
+}
+
+/** Why the plan is unacceptable, or undefined when it is fine. */
+function judgeSqlite(details: string[], kind: Kind): string | undefined {
+  if (details.some((d) => d.includes('USE TEMP B-TREE'))) return 'sorts instead of reading in index order';
+  const bareScan = details.find((d) => /^SCAN \S+$/.test(d));
+  if (kind === 'lookup') {
+    if (bareScan !== undefined) return `full scan: ${bareScan}`;
+    if (!details.some((d) => SQLITE_INDEX_USE.test(d))) return 'no index used';
+  }
+  if ((kind === 'upsert' || kind === 'insert') && details.some((d) => d.startsWith('SCAN'))) return 'scans';
+  return undefined;
+}
+
+interface PgNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Conflict Arbiter Indexes'?: string[];
+  Plans?: PgNode[];
+}
+
+async function postgresPlan(store: Store, query: Compilable): Promise<PgNode[]> {
+  const { sql: text, parameters } = query.compile();
+  return store.db.transaction().execute(async (trx) => {
+    await sql`set local enable_seqscan = off`.execute(trx);
+    const { rows } = await trx.executeQuery<{ 'QUERY PLAN': [{ Plan: PgNode }] }>(
+      CompiledQuery.raw(`explain (format json) ${text}`, [...parameters]),
+    );
+    const flat: PgNode[] = [];
+    const visit = (node: PgNode) => {
+      flat.push(node);
+      for (const child of node.Plans ?? []) visit(child);
+    };
+    visit(rows[0]!['QUERY PLAN'][0].Plan);
+    return flat;
+  });
+}
+
+function judgePostgres(nodes: PgNode[], kind: Kind): string | undefined {
+  const types = nodes.map((n) => n['Node Type']);
+  if (types.includes('Seq Scan')) return `sequential scan in ${types.join(' > ')}`;
+  const indexed = types.some(
+    (t) => t === 'Index Scan' || t === 'Index Only Scan' || t === 'Bitmap Index Scan',
+  );
+  if ((kind === 'lookup' || kind === 'ordered') && !indexed) return `no index scan in ${types.join(' > ')}`;
+  if (kind === 'ordered' && types.includes('Sort')) return 'sorts instead of reading in index order';
+  if (kind === 'upsert' && !nodes.some((n) => (n['Conflict Arbiter Indexes'] ?? []).length > 0)) {
+    return 'no arbiter index for ON CONFLICT';
+  }
+  return undefined;
+}
+
+async function judge(
+  store: Store,
+  query: Compilable,
+  kind: Kind,
+): Promise<{ verdict?: string; plan: unknown }> {
+  if (store.dialect === 'sqlite') {
+    const plan = await sqlitePlan(store, query);
+    return { verdict: judgeSqlite(plan, kind), plan };
+  }
+  const plan = await postgresPlan(store, query);
+  return { verdict: judgePostgres(plan, kind), plan: plan.map((n) => n['Node Type']) };
+}
+
+for (const target of targets) {
+  describe(`query plans on ${target.dialect} (Q49)`, () => {
+    test('every repository query is served by an index', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const now = Date.now();
+      for (let i = 0; i < 5; i++) await store.nodes.lease(`n${i}`, 30_000, now);
+      await seedRevisions(store, 30);
+      const cases = repositoryQueries(store, now);
+      assert.ok(cases.length >= 10);
+      for (const { name, query, kind } of cases) {
+        const { verdict, plan } = await judge(store, query, kind);
+        assert.equal(verdict, undefined, `${name}: ${verdict} — plan ${JSON.stringify(plan)}`);
+      }
+    });
+
+    test('the plan check catches a query on an unindexed column', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const unindexed = store.db.selectFrom('nodes').selectAll().where('instance_id', '=', 'x');
+      assert.notEqual((await judge(store, unindexed, 'lookup')).verdict, undefined);
+      const sorted = store.db.selectFrom('config_revisions').selectAll().orderBy('created_at', 'desc');
+      assert.notEqual((await judge(store, sorted, 'ordered')).verdict, undefined);
+    });
+  });
+}
