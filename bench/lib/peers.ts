@@ -1,0 +1,123 @@
+/**
+ * The peers: what stands between the load generator and the upstream. Each group is one process
+ * (Junction serves two peers, `plain` and `observed`, from one process and one config) started only
+ * while its peers are measured, so two peers never compete for the cores.
+ */
+import { Child } from './children.ts';
+import { ROOT, startJunction } from './junction.ts';
+import { nginxVersion, startNginx } from './nginx.ts';
+
+export const PEERS = [
+  'direct',
+  'fastify-http-proxy',
+  'nginx',
+  'junction-plain',
+  'junction-observed',
+] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export interface Target {
+  peer: PeerName;
+  url: string;
+}
+
+export interface RunningGroup {
+  targets: Target[];
+  /** Facts about the peer worth keeping with the results (versions, log file). */
+  info: Record<string, string>;
+  /** Counters read before and after each measured run; the results keep the difference. */
+  counters?: () => Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export interface PeerGroup {
+  name: string;
+  peers: PeerName[];
+  /** Why this group is skipped on this machine (a tool not installed), or undefined. */
+  skip?: () => string | undefined;
+  start(tmp: string, upstream: string): Promise<RunningGroup>;
+}
+
+const direct: PeerGroup = {
+  name: 'direct',
+  peers: ['direct'],
+  async start(_tmp, upstream) {
+    return { targets: [{ peer: 'direct', url: `${upstream}/x` }], info: {}, stop: async () => {} };
+  },
+};
+
+const fastify: PeerGroup = {
+  name: 'fastify-http-proxy',
+  peers: ['fastify-http-proxy'],
+  async start(_tmp, upstream) {
+    const child = new Child('fastify-http-proxy', process.execPath, ['bench/fastify-peer.ts', upstream], {
+      cwd: ROOT,
+    });
+    try {
+      const port = await child.port();
+      return {
+        targets: [{ peer: 'fastify-http-proxy', url: `http://127.0.0.1:${port}/x` }],
+        info: {},
+        stop: () => child.stop(),
+      };
+    } catch (err) {
+      await child.stop();
+      throw err;
+    }
+  },
+};
+
+const nginx: PeerGroup = {
+  name: 'nginx',
+  peers: ['nginx'],
+  skip: () =>
+    nginxVersion() === undefined ? 'nginx is not on PATH (apt-get install nginx-light)' : undefined,
+  async start(tmp, upstream) {
+    const running = await startNginx(tmp, upstream);
+    return {
+      targets: [{ peer: 'nginx', url: `${running.origin}/x` }],
+      info: { version: running.version },
+      stop: () => running.child.stop(),
+    };
+  },
+};
+
+const junction: PeerGroup = {
+  name: 'junction',
+  peers: ['junction-plain', 'junction-observed'],
+  async start(tmp, upstream) {
+    const running = await startJunction({
+      tmp,
+      // info, so the observed route's access log is really written (to a file, as in production).
+      logLevel: 'info',
+      config: {
+        upstreams: { bench: { targets: [upstream], pool: { connections: 64 } } },
+        routes: [
+          {
+            name: 'plain',
+            match: { path: '/plain/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/plain' },
+            policies: { 'core.access-log': false, 'core.metrics': false, 'core.tracing': false },
+          },
+          {
+            name: 'observed',
+            match: { path: '/observed/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/observed' },
+          },
+        ],
+      },
+    });
+    const o = running.proxyOrigin;
+    return {
+      targets: [
+        { peer: 'junction-plain', url: `${o}/plain/x` },
+        { peer: 'junction-observed', url: `${o}/observed/x` },
+      ],
+      info: { logFile: running.logFile },
+      counters: () => ({ logBytes: running.logBytes() }),
+      stop: () => running.child.stop(),
+    };
+  },
+};
+
+export const GROUPS: PeerGroup[] = [direct, fastify, nginx, junction];
