@@ -355,8 +355,26 @@ export function jsonSchema(
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'junction.yaml',
-    ...schema,
+    ...optionalDefaults(schema),
   };
+}
+
+/**
+ * A property with a default is required in the TypeScript type (it is always there after loading)
+ * but optional to whoever writes the YAML; the published schema says the latter, so editors don't
+ * flag a minimal file.
+ */
+function optionalDefaults<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(optionalDefaults) as T;
+  if (node === null || typeof node !== 'object') return node;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(node)) out[k] = optionalDefaults(v);
+  const props = out.properties as Record<string, JsonObject> | undefined;
+  if (Array.isArray(out.required) && props) {
+    out.required = (out.required as string[]).filter((name) => props[name]?.default === undefined);
+    if ((out.required as string[]).length === 0) delete out.required;
+  }
+  return out as T;
 }
 
 type JsonObject = { [k: string]: unknown };

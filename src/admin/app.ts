@@ -1,0 +1,78 @@
+/**
+ * The admin listener: `/healthz`, `/readyz`, `/metrics` for operators' tooling, and the admin API
+ * under `/admin/v1` (bearer token, OpenAPI 3.1 at `/admin/v1/openapi.json`). Fastify here: this is
+ * not the hot path, and schema-driven routes give validation and the OpenAPI document from the same
+ * TypeBox schemas (STYLE.md §4).
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { isJunctionError, JunctionError } from '../core/errors.ts';
+import { problemResponse } from '../core/problem.ts';
+import type { Services } from '../core/services.ts';
+import { adminAuth } from './auth.ts';
+import { AdminNotFound, AdminValidation } from './errors.ts';
+import { type ConfigAdmin, registerConfigRoutes } from './routes/config.ts';
+import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
+
+export interface AdminDeps extends ConfigAdmin, SystemAdmin {
+  services: Services;
+  /** Bearer token for `/admin/v1`; compared in constant time. */
+  token: string;
+  version: string;
+}
+
+export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    genReqId: () => deps.services.ids.next('req'),
+    bodyLimit: 1_048_576,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Junction admin API',
+        version: deps.version,
+        description:
+          'Operate a Junction gateway. Errors are RFC 9457 problem documents with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    let e: unknown = err;
+    if ((err as { validation?: unknown }).validation) {
+      e = new JunctionError(AdminValidation, (err as Error).message, {
+        extensions: { errors: (err as { validation: unknown }).validation },
+      });
+    } else if (!isJunctionError(err)) {
+      deps.services.logger.error({ err, requestId: req.id }, 'admin request failed');
+    }
+    const { status, headers, body } = problemResponse(e, req.headers.accept, req.id, req.url.split('?')[0]);
+    reply.code(status).headers(headers).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const { status, headers, body } = problemResponse(
+      new JunctionError(AdminNotFound, `no admin resource at ${req.method} ${req.url.split('?')[0]}`),
+      req.headers.accept,
+      req.id,
+    );
+    reply.code(status).headers(headers).send(body);
+  });
+
+  registerSystemRoutes(app, deps);
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', adminAuth(deps.token));
+      registerConfigRoutes(api, deps);
+    },
+    { prefix: '/admin/v1' },
+  );
+  app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,242 @@
+/**
+ * A running gateway: config, store, services, the proxy and admin listeners, reload and shutdown,
+ * put together. `junction start` is this plus signal handling; tests and the demo call it directly.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import type { DestinationStream } from 'pino';
+import { buildAdminApp } from '../admin/app.ts';
+import type { ReloadOutcome } from '../admin/routes/config.ts';
+import { type LoadedConfig, loadConfigFile } from '../config/loader.ts';
+import { watchConfig } from '../config/watch.ts';
+import { isJunctionError } from '../core/errors.ts';
+import { Snowflake } from '../core/ids.ts';
+import { createLogger } from '../core/logger.ts';
+import { createMetrics } from '../core/metrics.ts';
+import type { Services } from '../core/services.ts';
+import { createSpanExporter } from '../core/tracing.ts';
+import {
+  closeUpstreams,
+  compileRuntime,
+  ProxyServer,
+  routeSummaries,
+  upstreamSummaries,
+} from '../ingress/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { VERSION } from './version.ts';
+
+export interface GatewayOptions {
+  configFile: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where logs go (tests read them); stdout by default. */
+  logDestination?: DestinationStream;
+  /** Overrides the listeners' ports (tests use 0). */
+  ports?: { proxy?: number; admin?: number };
+}
+
+export interface Gateway {
+  proxyUrl: string;
+  adminUrl: string;
+  adminToken: string;
+  services: Services;
+  store: Store;
+  server: ProxyServer;
+  reload(by?: string): Promise<ReloadOutcome>;
+  /** Drains in-flight requests (bounded by `shutdown.drainTimeoutMs`) and releases everything. */
+  close(): Promise<{ drained: boolean }>;
+}
+
+const NODE_LEASE_TTL_MS = 30_000;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const env = options.env ?? process.env;
+  let loaded: LoadedConfig = loadConfigFile(options.configFile, env);
+  const { config } = loaded;
+  const logger = createLogger({ level: config.observability.logLevel, destination: options.logDestination });
+  const store = await openStore({ url: env.JUNCTION_DATABASE_URL || config.store.url, env });
+  if (config.store.migrate === 'auto') await store.migrate();
+
+  const instanceId = randomUUID();
+  const fixedNodeId = config.node.id === 'auto' ? undefined : config.node.id;
+  const nodeId = fixedNodeId ?? (await store.nodes.lease(instanceId, NODE_LEASE_TTL_MS));
+  const services: Services = {
+    logger: logger.child({ node: nodeId }),
+    metrics: createMetrics(),
+    ids: new Snowflake({ nodeId }),
+    spans: config.observability.otlp
+      ? createSpanExporter({ ...config.observability.otlp, serviceName: config.observability.serviceName })
+      : undefined,
+  };
+  const heartbeat = fixedNodeId === undefined ? keepLease(store, services, instanceId, nodeId) : undefined;
+
+  const adminToken = env.JUNCTION_ADMIN_TOKEN || config.admin.token || randomBytes(24).toString('base64url');
+  const server = new ProxyServer(compileRuntime(loaded, services), config.limits);
+  let revision: { id: string; hash: string } = { id: '', hash: hashOf(loaded.source) };
+  revision.id = (await recordRevision(store, services, revision.hash, 'applied', 'start', 'start')).id;
+
+  let draining = false;
+  const reload = async (by = 'file'): Promise<ReloadOutcome> => {
+    const source = by === 'file' ? 'file' : 'admin';
+    try {
+      const next = loadConfigFile(options.configFile, env);
+      const runtime = compileRuntime(next, services, server.runtime);
+      warnOnRestartOnly(loaded, next, services);
+      server.swap(runtime);
+      loaded = next;
+      // Retired pools finish their in-flight requests before closing (undici Pool#close).
+      void closeUpstreams(runtime.retired);
+      const hash = hashOf(next.source);
+      const rev = await recordRevision(store, services, hash, 'applied', source, by);
+      revision = { id: rev.id, hash };
+      services.metrics.configReloads.labels({ result: 'applied' }).inc();
+      services.logger.info({ revision: rev.id, by }, 'config reloaded');
+      return { status: 'applied', revision: rev.id, hash };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const issues = isJunctionError(err) ? (err.extensions?.issues as ReloadOutcome['issues']) : undefined;
+      const hash = hashOfFile(options.configFile);
+      const rev = await recordRevision(store, services, hash, 'rejected', source, by, message);
+      services.metrics.configReloads.labels({ result: 'rejected' }).inc();
+      services.logger.error(
+        { revision: rev.id, by, issues: issues ?? message },
+        'config rejected; the previous config keeps running',
+      );
+      return { status: 'rejected', revision: rev.id, hash, issues, message };
+    }
+  };
+
+  const admin = await buildAdminApp({
+    services,
+    store,
+    token: adminToken,
+    version: VERSION,
+    currentConfig: () => ({ revision: revision.id, hash: revision.hash, config: loaded.config }),
+    reload,
+    routes: () => routeSummaries(server.runtime),
+    upstreams: () => upstreamSummaries(server.runtime),
+    notReadyReason: async () => {
+      if (draining) return 'draining';
+      try {
+        await sql`select 1`.execute(store.db);
+      } catch {
+        return 'store unreachable';
+      }
+      return undefined;
+    },
+  });
+
+  const proxyAddr = await server.listen(
+    options.ports?.proxy ?? config.listeners.proxy.port,
+    config.listeners.proxy.host,
+  );
+  await admin.listen({
+    port: options.ports?.admin ?? config.listeners.admin.port,
+    host: config.listeners.admin.host,
+  });
+  const adminAddr = admin.server.address() as AddressInfo;
+  const watcher = config.reload.watch
+    ? watchConfig(options.configFile, () => void reload('file'), services.logger)
+    : undefined;
+
+  const gateway: Gateway = {
+    proxyUrl: urlOf(proxyAddr),
+    adminUrl: urlOf(adminAddr),
+    adminToken,
+    services,
+    store,
+    server,
+    reload,
+    async close() {
+      draining = true;
+      watcher?.close();
+      const drained = await server.drain(loaded.config.shutdown.drainTimeoutMs);
+      await admin.close();
+      await closeUpstreams(server.runtime.upstreams.values());
+      if (heartbeat) {
+        clearInterval(heartbeat.timer);
+        await store.nodes.release(heartbeat.nodeId(), instanceId).catch(() => false);
+      }
+      await services.spans?.shutdown();
+      await store.close();
+      return { drained };
+    },
+  };
+  services.logger.info(
+    { proxy: gateway.proxyUrl, admin: gateway.adminUrl, version: VERSION },
+    'junction started',
+  );
+  return gateway;
+}
+
+function urlOf(a: AddressInfo): string {
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+function hashOfFile(file: string): string {
+  try {
+    return hashOf(readFileSync(file, 'utf8'));
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function hashOf(source: string): string {
+  return createHash('sha256').update(source).digest('hex');
+}
+
+async function recordRevision(
+  store: Store,
+  services: Services,
+  hash: string,
+  status: 'applied' | 'rejected',
+  source: 'start' | 'file' | 'admin',
+  by: string,
+  error?: string,
+) {
+  return store.configRevisions.record({
+    id: services.ids.next('cfg'),
+    hash,
+    status,
+    source,
+    appliedBy: by,
+    error: error?.slice(0, 8000) ?? null,
+  });
+}
+
+/**
+ * Renews the node id lease (Q35). If the lease was lost (this process stalled longer than the TTL
+ * and another node took the id), it leases a fresh id and swaps the generator, so two live nodes
+ * never issue ids with the same node bits.
+ */
+function keepLease(store: Store, services: Services, instanceId: string, initial: number) {
+  let nodeId = initial;
+  const timer = setInterval(async () => {
+    try {
+      if (await store.nodes.heartbeat(nodeId, instanceId)) return;
+      nodeId = await store.nodes.lease(instanceId, NODE_LEASE_TTL_MS);
+      services.ids = new Snowflake({ nodeId });
+      services.logger.warn({ nodeId }, 'node id lease was lost; leased a new one');
+    } catch (err) {
+      services.logger.error({ err }, 'node id lease renewal failed');
+    }
+  }, NODE_LEASE_TTL_MS / 3);
+  timer.unref();
+  return { timer, nodeId: () => nodeId };
+}
+
+/** Listener addresses are bound once; a reload that changes them says so instead of ignoring it silently. */
+function warnOnRestartOnly(prev: LoadedConfig, next: LoadedConfig, services: Services): void {
+  const a = prev.config;
+  const b = next.config;
+  const changed = [
+    JSON.stringify(a.listeners) !== JSON.stringify(b.listeners) && 'listeners',
+    JSON.stringify(a.store) !== JSON.stringify(b.store) && 'store',
+    JSON.stringify(a.limits) !== JSON.stringify(b.limits) && 'limits',
+    JSON.stringify(a.observability) !== JSON.stringify(b.observability) && 'observability',
+    a.node.id !== b.node.id && 'node',
+  ].filter(Boolean);
+  if (changed.length > 0)
+    services.logger.warn({ sections: changed }, 'these sections take effect on restart only');
+}

@@ -1,0 +1,130 @@
+/**
+ * `junction` — start | validate | migrate | schema | --version.
+ * Argument parsing with node:util's parseArgs: four commands need no CLI framework.
+ */
+import { parseArgs } from 'node:util';
+import { formatIssues, loadConfigFile } from '../config/loader.ts';
+import { isJunctionError } from '../core/errors.ts';
+import { Snowflake } from '../core/ids.ts';
+import { createLogger } from '../core/logger.ts';
+import { createMetrics } from '../core/metrics.ts';
+import { closeUpstreams, compileRuntime } from '../ingress/index.ts';
+import { openStore } from '../store/index.ts';
+import { startGateway } from './gateway.ts';
+import { writeSchema } from './schema.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `junction ${VERSION}
+
+Usage:
+  junction start    -c junction.yaml   run the gateway (SIGTERM drains and exits 0)
+  junction validate -c junction.yaml   check a config; exit 1 listing file:line:col path message
+  junction migrate  [-c junction.yaml] apply pending store migrations
+  junction schema   [-o file]          write the config's JSON Schema (schema/junction.schema.json)
+  junction --version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c', default: 'junction.yaml' },
+      out: { type: 'string', short: 'o', default: 'schema/junction.schema.json' },
+      version: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  switch (command) {
+    case 'start':
+      return start(values.config);
+    case 'validate':
+      return validate(values.config);
+    case 'migrate':
+      return migrate(values.config);
+    case 'schema':
+      writeSchema(values.out);
+      process.stdout.write(`wrote ${values.out}\n`);
+      return 0;
+    default:
+      process.stdout.write(USAGE);
+      return values.help ? 0 : 2;
+  }
+}
+
+async function start(configFile: string): Promise<number> {
+  const gateway = await startGateway({ configFile });
+  process.stdout.write(`junction ${VERSION}: proxy ${gateway.proxyUrl}  admin ${gateway.adminUrl}\n`);
+  const stop = async (signal: string) => {
+    gateway.services.logger.info({ signal }, 'draining');
+    const { drained } = await gateway.close();
+    gateway.services.logger.info({ drained }, 'stopped');
+    gateway.services.logger.flush();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return new Promise<number>(() => {});
+}
+
+async function validate(configFile: string): Promise<number> {
+  try {
+    const loaded = loadConfigFile(configFile);
+    const services = {
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      ids: new Snowflake({ nodeId: 0 }),
+      spans: undefined,
+    };
+    const runtime = compileRuntime(loaded, services);
+    await closeUpstreams(runtime.upstreams.values());
+    process.stdout.write(`${configFile}: valid (${loaded.config.routes.length} routes)\n`);
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+async function migrate(configFile: string): Promise<number> {
+  let url: string | undefined;
+  try {
+    url = loadConfigFile(configFile).config.store.url;
+  } catch {
+    url = undefined; // no config: JUNCTION_DATABASE_URL or the default SQLite file
+  }
+  const store = await openStore({ url: process.env.JUNCTION_DATABASE_URL || url });
+  try {
+    const { applied } = await store.migrate();
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'store is up to date\n');
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function report(err: unknown): number {
+  if (isJunctionError(err)) {
+    const issues = err.extensions?.issues as Parameters<typeof formatIssues>[0] | undefined;
+    process.stderr.write(`${issues ? formatIssues(issues) : err.message}\n`);
+    return 1;
+  }
+  throw err;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (isJunctionError(err)) process.exitCode = report(err);
+    else {
+      process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,207 @@
+/**
+ * The `proxy` handler (Q37): relays the request to one target of an upstream and streams the answer
+ * back, with backpressure both ways and no buffering — a 1 GiB body costs no more memory than a
+ * small one. Built on undici's `dispatch` handler interface rather than `request()`: the response
+ * goes straight from the upstream socket into the client's, without an intermediate stream.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable, Transform } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { JunctionError, PayloadTooLarge } from '../../core/errors.ts';
+import type { UpstreamResponse } from '../../core/policy.ts';
+import type { Context } from '../context.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../forwarding.ts';
+import type { CompiledRoute, Handler } from '../route.ts';
+import type { Runtime } from '../runtime.ts';
+import { runOnResponse, sendProblem, writeUpstreamResponse } from '../send.ts';
+import { transportError } from '../transport-errors.ts';
+import type { Target, Upstream } from '../upstreams.ts';
+
+export interface ProxyOptions {
+  upstream: string;
+  stripPrefix?: string;
+  addPrefix?: string;
+  preserveHost?: boolean;
+}
+
+export function proxyHandler(options: ProxyOptions): Handler {
+  return {
+    upstream: options.upstream,
+    handle(ctx, res, route, rt) {
+      const upstream = rt.upstreams.get(options.upstream)!;
+      const target = upstream.pick();
+      ctx.upstream = upstream.name;
+      ctx.target = target.origin;
+      const req = ctx.req;
+      let body: Readable | null = null;
+      const length = req.headers['content-length'];
+      if (length !== undefined) {
+        const n = Number(length);
+        if (n > route.maxBodyBytes) {
+          throw new JunctionError(
+            PayloadTooLarge,
+            `body of ${n} bytes exceeds the limit of ${route.maxBodyBytes}`,
+          );
+        }
+        ctx.bytesIn = n;
+        if (n > 0) body = req;
+      } else if (req.headers['transfer-encoding'] !== undefined) {
+        // Chunked: the size is only known as it arrives, so count on the way through.
+        body = req.pipe(byteLimit(route.maxBodyBytes, ctx));
+      }
+      const headers = upstreamRequestHeaders(
+        {
+          headers: req.headers,
+          peerIp: ctx.peerIp,
+          protocol: ctx.protocol,
+          host: ctx.host,
+          requestId: ctx.id,
+          preserveHost: options.preserveHost === true,
+          extra: ctx.upstreamHeaders,
+        },
+        rt.forwarding,
+      );
+      target.stats.requestsSent++;
+      rt.services.metrics.upstreamRequests.labels({ upstream: upstream.name }).inc();
+      const handler = new ProxyDispatch(ctx, res, route, rt, upstream);
+      res.on('close', handler.onClientClose);
+      target.pool.dispatch(
+        {
+          origin: target.origin,
+          path: upstreamPath(ctx, options),
+          method: ctx.method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          // RFC 9110 §9.2.2: retrying is for resilience policies to decide, not the transport.
+          idempotent: false,
+        },
+        handler,
+      );
+    },
+  };
+}
+
+function upstreamPath(ctx: Context, options: ProxyOptions): string {
+  let path = ctx.path;
+  if (ctx.versionPrefix !== undefined) path = path.slice(ctx.versionPrefix.length) || '/';
+  if (options.stripPrefix !== undefined && path.startsWith(options.stripPrefix)) {
+    path = path.slice(options.stripPrefix.length);
+    if (path === '' || path[0] !== '/') path = `/${path}`;
+  }
+  if (options.addPrefix !== undefined) path = options.addPrefix.replace(/\/$/, '') + path;
+  return path + ctx.query;
+}
+
+function byteLimit(max: number, ctx: Context): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      ctx.bytesIn += chunk.length;
+      if (ctx.bytesIn > max) cb(new JunctionError(PayloadTooLarge, `body exceeds the limit of ${max} bytes`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * One proxied exchange, as an undici dispatch handler. With no `onResponse` policies the body is
+ * written chunk by chunk into the client response, pausing the upstream when the client is slow
+ * (`write()` returns false) and resuming on `drain`. With policies, the body becomes a Readable that
+ * the policies may wrap or replace.
+ */
+class ProxyDispatch implements Dispatcher.DispatchHandler {
+  readonly #ctx: Context;
+  readonly #res: ServerResponse;
+  readonly #route: CompiledRoute;
+  readonly #rt: Runtime;
+  readonly #upstream: Upstream;
+  #controller: Dispatcher.DispatchController | undefined;
+  #stream: Readable | undefined;
+  #started = false;
+
+  constructor(ctx: Context, res: ServerResponse, route: CompiledRoute, rt: Runtime, upstream: Upstream) {
+    this.#ctx = ctx;
+    this.#res = res;
+    this.#route = route;
+    this.#rt = rt;
+    this.#upstream = upstream;
+  }
+
+  /** The client went away: stop the upstream exchange too (frees the pooled connection). */
+  readonly onClientClose = (): void => {
+    if (!this.#res.writableFinished) this.#controller?.abort(new Error('client closed the connection'));
+  };
+
+  readonly #onDrain = (): void => {
+    this.#controller?.resume();
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#res.destroyed) controller.abort(new Error('client closed the connection'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.#started = true;
+    const ctx = this.#ctx;
+    if (this.#route.onResponse.length === 0) {
+      const out = clientResponseHeaders(headers, ctx.responseHeaders, ctx.id, this.#rt.forwarding);
+      this.#res.writeHead(statusCode, out);
+      this.#res.on('drain', this.#onDrain);
+      return;
+    }
+    const stream = new Readable({ read: () => controller.resume() });
+    this.#stream = stream;
+    const response: UpstreamResponse = {
+      status: statusCode,
+      headers: headers as UpstreamResponse['headers'],
+      body: stream,
+    };
+    runOnResponse(ctx, this.#route, response).then(
+      (final) => writeUpstreamResponse(ctx, this.#res, final, this.#rt),
+      (err) => {
+        controller.abort(err);
+        sendProblem(ctx, this.#res, err, this.#rt);
+      },
+    );
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#ctx.bytesOut += chunk.length;
+    if (this.#stream !== undefined) {
+      if (!this.#stream.push(chunk)) controller.pause();
+    } else if (!this.#res.write(chunk)) {
+      controller.pause();
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#res.off('drain', this.#onDrain);
+    if (this.#stream !== undefined) this.#stream.push(null);
+    else this.#res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#res.off('drain', this.#onDrain);
+    const ctx = this.#ctx;
+    if (this.#res.destroyed) return; // the client left first; nothing to tell it
+    const mapped = transportError(err, this.#upstream.name);
+    ctx.errorCode = mapped.code;
+    this.#rt.services.metrics.upstreamErrors
+      .labels({ upstream: this.#upstream.name, code: mapped.code })
+      .inc();
+    if (this.#stream !== undefined) {
+      this.#stream.destroy(mapped);
+    } else if (this.#started || this.#res.headersSent) {
+      // Status and part of the body are already out: all a proxy can do is cut the connection so the
+      // client sees a truncated message rather than a complete-looking one (RFC 9112 §8).
+      this.#res.destroy(mapped);
+    } else {
+      this.#ctx.req.unpipe();
+      sendProblem(ctx, this.#res, mapped, this.#rt);
+    }
+  }
+}

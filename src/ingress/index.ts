@@ -1,0 +1,6 @@
+/** The ingress surface: compile a config into a runtime, serve it, describe it. */
+
+export { compileRuntime, policyFactories, type Runtime } from './runtime.ts';
+export { ProxyServer, type ProxyServerOptions } from './server.ts';
+export { type RouteSummary, routeSummaries, type UpstreamSummary, upstreamSummaries } from './summaries.ts';
+export { closeUpstreams, type Upstream } from './upstreams.ts';

@@ -1,0 +1,13 @@
+import type { PolicyFactory } from '../../core/policy.ts';
+import { accessLog } from './access-log/index.ts';
+import { metrics } from './metrics/index.ts';
+import { negotiate } from './negotiate/index.ts';
+import { tracing } from './tracing/index.ts';
+
+/** Every policy a route can name. Later capabilities add theirs here. */
+export const POLICIES: readonly PolicyFactory[] = [
+  tracing,
+  accessLog,
+  metrics,
+  negotiate,
+] as unknown as PolicyFactory[];

@@ -1,0 +1,210 @@
+/**
+ * Compiles a validated config into the immutable snapshot the listener serves from: router, routes
+ * with their policies, upstream pools. A reload builds a new snapshot and swaps one reference;
+ * requests in flight keep the snapshot they started with.
+ *
+ * Errors found here (a route naming a missing upstream, an unknown policy) are config errors with
+ * file, line and JSON path, like schema errors.
+ */
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import { ConfigInvalid, type ConfigIssue } from '../config/errors.ts';
+import type { LoadedConfig } from '../config/loader.ts';
+import { formatIssues } from '../config/loader.ts';
+import type { ApiConfig, Config, RouteConfig } from '../config/schema.ts';
+import { JunctionError } from '../core/errors.ts';
+import type { Policy, PolicyFactory } from '../core/policy.ts';
+import type { Services } from '../core/services.ts';
+import { type ForwardingOptions, trustedProxies } from './forwarding.ts';
+import { proxyHandler } from './handlers/proxy.ts';
+import { respondHandler } from './handlers/respond.ts';
+import { POLICIES } from './policies/index.ts';
+import type { CompiledRoute, Deprecation, Handler } from './route.ts';
+import { Router } from './router.ts';
+import { buildUpstreams, type Upstream } from './upstreams.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly upstreams: Map<string, Upstream>;
+  readonly forwarding: ForwardingOptions;
+  readonly services: Services;
+  /** Pseudo-route for requests no route matched: the default policies, so they are logged and counted. */
+  readonly fallback: CompiledRoute;
+  /** Upstreams of the previous snapshot that this one no longer uses; closed after the swap. */
+  readonly retired: Upstream[];
+}
+
+const factories = new Map(POLICIES.map((p) => [p.name, { factory: p, check: Compile(p.schema) }]));
+
+export function policyFactories(): readonly PolicyFactory[] {
+  return POLICIES;
+}
+
+export function compileRuntime(loaded: LoadedConfig, services: Services, previous?: Runtime): Runtime {
+  const { config } = loaded;
+  const issues: ConfigIssue[] = [];
+  const issue = (path: string, message: string) =>
+    issues.push({ file: loaded.file, ...loaded.locate(path), path, message });
+
+  checkReferences(config, issue);
+  const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
+  config.routes.forEach((rc, i) => {
+    const policies = buildPolicies(config, rc, i, services, issue);
+    const handler = buildHandler(rc, i, issue);
+    if (!handler || !policies) return;
+    routes.push({
+      config: rc,
+      route: {
+        name: rc.name,
+        config: rc,
+        handler,
+        onRequest: policies.filter((p) => p.onRequest),
+        onResponse: policies.filter((p) => p.onResponse),
+        onLog: policies.filter((p) => p.onLog),
+        maxBodyBytes: rc.limits?.maxBodyBytes ?? config.limits.maxBodyBytes,
+        deprecation: deprecationOf(rc, config.apis),
+      },
+    });
+  });
+  const fallbackConfig: RouteConfig = { name: 'unmatched', match: { path: '/*' }, respond: { status: 404 } };
+  const fallbackPolicies = buildPolicies(config, fallbackConfig, -1, services, issue) ?? [];
+  if (issues.length > 0)
+    throw new JunctionError(ConfigInvalid, formatIssues(issues), { extensions: { issues } });
+
+  const { upstreams, retired } = buildUpstreams(config.upstreams, services.metrics, previous?.upstreams);
+  return {
+    config,
+    router: new Router(routes, config.apis),
+    upstreams,
+    retired,
+    services,
+    fallback: {
+      name: 'unmatched',
+      config: fallbackConfig,
+      handler: respondHandler({ status: 404 }),
+      onRequest: [],
+      onResponse: [],
+      onLog: fallbackPolicies.filter((p) => p.onLog),
+      maxBodyBytes: 0,
+      deprecation: undefined,
+    },
+    forwarding: {
+      mode: config.forwarding.headers,
+      trusted: trustedProxies(config.forwarding.trustedProxies),
+      via: config.forwarding.via,
+      requestIdHeader: config.forwarding.requestIdHeader.toLowerCase(),
+    },
+  };
+}
+
+function checkReferences(config: Config, issue: (path: string, message: string) => void): void {
+  const names = new Set<string>();
+  config.routes.forEach((r, i) => {
+    if (names.has(r.name)) issue(`/routes/${i}/name`, `route name ${r.name} is used twice`);
+    names.add(r.name);
+    const v = r.match.version;
+    if (v) {
+      const api = config.apis[v.api];
+      if (!api)
+        issue(
+          `/routes/${i}/match/version/api`,
+          `no api named ${v.api} (defined: ${Object.keys(config.apis).join(', ') || 'none'})`,
+        );
+      else if (!(v.is in api.versions))
+        issue(`/routes/${i}/match/version/is`, `api ${v.api} has no version ${v.is}`);
+    }
+  });
+  for (const [name, api] of Object.entries(config.apis)) {
+    if (api.default !== undefined && !(api.default in api.versions)) {
+      issue(`/apis/${name}/default`, `default version ${api.default} is not among the versions`);
+    }
+    for (const [version, v] of Object.entries(api.versions)) {
+      if (v.successor !== undefined && !(v.successor in api.versions)) {
+        issue(
+          `/apis/${name}/versions/${version}/successor`,
+          `successor ${v.successor} is not among the versions`,
+        );
+      }
+    }
+  }
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    up.targets.forEach((t, j) => {
+      const url = typeof t === 'string' ? t : t.url;
+      if (!URL.canParse(url)) issue(`/upstreams/${name}/targets/${j}`, `not a URL: ${url}`);
+    });
+  }
+}
+
+function buildHandler(
+  rc: RouteConfig,
+  i: number,
+  issue: (path: string, message: string) => void,
+): Handler | undefined {
+  const kinds = [rc.proxy && 'proxy', rc.respond && 'respond'].filter(Boolean);
+  if (kinds.length !== 1) {
+    issue(
+      `/routes/${i}`,
+      kinds.length === 0
+        ? 'a route needs a handler: proxy or respond'
+        : `a route has one handler, not ${kinds.join(' and ')}`,
+    );
+    return undefined;
+  }
+  if (rc.proxy) return proxyHandler(rc.proxy);
+  return respondHandler(rc.respond!);
+}
+
+function buildPolicies(
+  config: Config,
+  rc: RouteConfig,
+  i: number,
+  services: Services,
+  issue: (path: string, message: string) => void,
+): Policy[] | undefined {
+  const merged: Record<string, { value: unknown; path: string }> = {};
+  for (const [name, value] of Object.entries(config.defaults.policies))
+    merged[name] = { value, path: `/defaults/policies/${name}` };
+  for (const [name, value] of Object.entries(rc.policies ?? {}))
+    merged[name] = { value, path: `/routes/${i}/policies/${name}` };
+  const policies: Policy[] = [];
+  let ok = true;
+  for (const [name, { value, path }] of Object.entries(merged)) {
+    if (value === false) continue;
+    const entry = factories.get(name);
+    if (!entry) {
+      issue(path, `unknown policy ${name} (known: ${[...factories.keys()].join(', ')})`);
+      ok = false;
+      continue;
+    }
+    const cfg = Value.Default(entry.factory.schema, value === true ? {} : structuredClone(value));
+    if (!entry.check.Check(cfg)) {
+      for (const e of entry.check.Errors(cfg)) {
+        if (e.keyword === 'additionalProperties') continue;
+        issue(path + e.instancePath, e.keyword === 'boolean' ? 'unknown key' : e.message);
+      }
+      ok = false;
+      continue;
+    }
+    policies.push(entry.factory.create(cfg, { routeName: rc.name, services }));
+  }
+  return ok ? policies : undefined;
+}
+
+/** RFC 9745 `Deprecation: @<unix seconds>`, RFC 8594 `Sunset: <HTTP-date>`, RFC 8288 `Link`s (Q6). */
+function deprecationOf(rc: RouteConfig, apis: Record<string, ApiConfig>): Deprecation | undefined {
+  const v = rc.match.version;
+  if (!v) return undefined;
+  const api = apis[v.api];
+  const info = api?.versions[v.is];
+  if (!api || !info || (info.deprecation === undefined && info.sunset === undefined)) return undefined;
+  const headers: Record<string, string> = {};
+  if (info.deprecation) headers.deprecation = `@${Math.floor(Date.parse(info.deprecation) / 1000)}`;
+  if (info.sunset) headers.sunset = new Date(info.sunset).toUTCString();
+  return {
+    headers,
+    successorPrefix:
+      info.successor !== undefined && api.pathPrefix !== false ? `/v${info.successor}` : undefined,
+    link: info.link === undefined ? undefined : `<${info.link}>; rel="deprecation"; type="text/html"`,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Writing answers. Handlers and policies never touch the socket (STYLE.md §3): they return an
+ * `Answer`, throw a `JunctionError`, or hand an `UpstreamResponse` to `writeUpstreamResponse`.
+ */
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { JunctionError, NotAcceptable } from '../core/errors.ts';
+import { dataFormat } from '../core/negotiate.ts';
+import type { Answer, UpstreamResponse } from '../core/policy.ts';
+import { problemResponse } from '../core/problem.ts';
+import { toXml } from '../core/xml.ts';
+import type { Context } from './context.ts';
+import { clientResponseHeaders } from './forwarding.ts';
+import type { CompiledRoute } from './route.ts';
+import type { Runtime } from './runtime.ts';
+
+/** Answers with a problem document (Q29: JSON, or XML when preferred); cuts the connection if too late. */
+export function sendProblem(ctx: Context, res: ServerResponse, err: unknown, rt: Runtime): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const { status, headers, body } = problemResponse(err, ctx.headers.accept, ctx.id, ctx.path);
+  ctx.errorCode = (err as { code?: string }).code ?? 'internal_error';
+  const out: Record<string, string> = {
+    ...ctx.responseHeaders,
+    ...headers,
+    [rt.forwarding.requestIdHeader]: ctx.id,
+  };
+  const payload = Buffer.from(body);
+  out['content-length'] = String(payload.length);
+  ctx.bytesOut += payload.length;
+  res.writeHead(status, out);
+  res.end(ctx.method === 'HEAD' ? undefined : payload);
+}
+
+/** Writes an Answer from a policy or the `respond` handler; object bodies are negotiated JSON/XML. */
+export function sendAnswer(ctx: Context, res: ServerResponse, answer: Answer, rt: Runtime): void {
+  const headers: Record<string, string | string[]> = { ...answer.headers };
+  let body = answer.body;
+  if (
+    body !== null &&
+    body !== undefined &&
+    typeof body === 'object' &&
+    !Buffer.isBuffer(body) &&
+    !isStream(body)
+  ) {
+    const format = dataFormat(ctx.headers.accept);
+    if (format === undefined) {
+      throw new JunctionError(
+        NotAcceptable,
+        'this resource is available as application/json or application/xml',
+        {
+          extensions: { available: ['application/json', 'application/xml'] },
+        },
+      );
+    }
+    body = format === 'xml' ? toXml(body, 'response') : JSON.stringify(body);
+    headers['content-type'] =
+      format === 'xml' ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8';
+    headers.vary = 'accept';
+  }
+  const out = clientResponseHeaders(headers, ctx.responseHeaders, ctx.id, rt.forwarding);
+  if (isStream(body)) {
+    res.writeHead(answer.status, out);
+    pipeCounting(ctx, body, res);
+    return;
+  }
+  const payload =
+    body === null || body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
+  if (payload !== undefined && !('content-length' in headers))
+    out.push('content-length', String(payload.length));
+  ctx.bytesOut += payload?.length ?? 0;
+  res.writeHead(answer.status, out);
+  res.end(ctx.method === 'HEAD' ? undefined : payload);
+}
+
+/** Runs the route's `onResponse` policies in order, each seeing the previous one's result. */
+export async function runOnResponse(
+  ctx: Context,
+  route: CompiledRoute,
+  res: UpstreamResponse,
+): Promise<UpstreamResponse> {
+  let current = res;
+  for (const p of route.onResponse) current = await p.onResponse!(ctx, current);
+  return current;
+}
+
+export function writeUpstreamResponse(
+  ctx: Context,
+  res: ServerResponse,
+  up: UpstreamResponse,
+  rt: Runtime,
+): void {
+  if (res.destroyed) {
+    up.body?.destroy();
+    return;
+  }
+  res.writeHead(up.status, clientResponseHeaders(up.headers, ctx.responseHeaders, ctx.id, rt.forwarding));
+  if (up.body === null) res.end();
+  else pipeCounting(ctx, up.body, res, true);
+}
+
+function pipeCounting(ctx: Context, body: NodeJS.ReadableStream, res: ServerResponse, counted = false): void {
+  if (!counted) body.on('data', (c: Buffer) => (ctx.bytesOut += c.length));
+  pipeline(body, res, (err) => {
+    if (err && !res.destroyed) res.destroy(err);
+  });
+}
+
+function isStream(v: unknown): v is NodeJS.ReadableStream {
+  return typeof v === 'object' && v !== null && typeof (v as { pipe?: unknown }).pipe === 'function';
+}

@@ -1,0 +1,238 @@
+/**
+ * The proxy listener: one `node:http` server whose request path is the phases of `core/phases.ts`
+ * against the current runtime snapshot. The data plane uses node:http directly, not Fastify: the
+ * benchmark (docs/benchmarks.md) showed the framework's per-request work is what separates a
+ * Node proxy from nginx, and routing + policies here replace what it would give us.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { BadRequest, HeadersTooLarge, JunctionError, RequestTimeout } from '../core/errors.ts';
+import type { AccessEntry, Answer } from '../core/policy.ts';
+import { renderProblem, toProblem } from '../core/problem.ts';
+import { Context } from './context.ts';
+import { clientAddress } from './forwarding.ts';
+import { normalizeTarget } from './paths.ts';
+import type { CompiledRoute } from './route.ts';
+import type { Runtime } from './runtime.ts';
+import { sendAnswer, sendProblem } from './send.ts';
+import { handleUpgrade } from './websocket.ts';
+
+export interface ProxyServerOptions {
+  maxHeaderBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export class ProxyServer {
+  readonly server: Server;
+  #rt: Runtime;
+  #inflight = 0;
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  constructor(runtime: Runtime, options: ProxyServerOptions) {
+    this.#rt = runtime;
+    this.server = createServer(
+      {
+        maxHeaderSize: options.maxHeaderBytes,
+        headersTimeout: options.headersTimeoutMs,
+        requestTimeout: options.requestTimeoutMs,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
+        // Keep every value of a repeated field rather than drop all but one (RFC 9110 §5.3).
+        joinDuplicateHeaders: true,
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      this.#onClientError(err, socket),
+    );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      handleUpgrade(this.#rt, req, socket, head);
+    });
+  }
+
+  get runtime(): Runtime {
+    return this.#rt;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Atomically replaces the snapshot; requests already running keep theirs. */
+  swap(runtime: Runtime): void {
+    this.#rt = runtime;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections and waits for in-flight requests, at most `timeoutMs`; then closes
+   * what is left. Resolves true when everything finished in time.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const finished =
+      this.#inflight === 0 ||
+      (await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      }));
+    this.server.closeAllConnections();
+    await closed;
+    return finished;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const rt = this.#rt;
+    const startedAt = performance.now();
+    const peerIp = normalizeIp(req.socket.remoteAddress);
+    const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    let url: string;
+    try {
+      url = normalizeTarget(req.url);
+    } catch (err) {
+      url = '/';
+      const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, peerIp, protocol, startedAt);
+      return this.#fail(rt, ctx, res, rt.fallback, err);
+    }
+    const clientIp = clientAddress(peerIp, req.headers['x-forwarded-for'], rt.forwarding.trusted);
+    const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, clientIp, protocol, startedAt);
+    this.#inflight++;
+    rt.services.metrics.inflight.inc();
+    if (this.#draining) res.shouldKeepAlive = false;
+
+    let route: CompiledRoute;
+    try {
+      const m = rt.router.match(ctx.method, ctx.path, ctx.host, req.headers);
+      route = m.route;
+      ctx.params = m.params;
+      ctx.version = m.version;
+      ctx.versionPrefix = m.versionPrefix;
+    } catch (err) {
+      route = rt.fallback;
+      this.#track(rt, ctx, res, route);
+      return sendProblem(ctx, res, err, rt);
+    }
+    ctx.routeName = route.name;
+    this.#track(rt, ctx, res, route);
+    if (route.deprecation !== undefined) addDeprecation(ctx, route);
+
+    if (route.onRequest.length === 0) {
+      try {
+        const r = route.handler.handle(ctx, res, route, rt);
+        if (r !== undefined) r.catch((err: unknown) => sendProblem(ctx, res, err, rt));
+      } catch (err) {
+        sendProblem(ctx, res, err, rt);
+      }
+      return;
+    }
+    this.#withPolicies(rt, ctx, res, route).catch((err: unknown) => sendProblem(ctx, res, err, rt));
+  }
+
+  async #withPolicies(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): Promise<void> {
+    for (const p of route.onRequest) {
+      const answer: Answer | undefined = await p.onRequest!(ctx);
+      if (answer !== undefined) return sendAnswer(ctx, res, answer, rt);
+    }
+    await route.handler.handle(ctx, res, route, rt);
+  }
+
+  /** Runs `onLog` once the exchange is over, whichever way it ended. */
+  #track(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): void {
+    res.once('close', () => {
+      this.#inflight--;
+      rt.services.metrics.inflight.dec();
+      if (this.#inflight === 0 && this.#idle) this.#idle();
+      if (route.onLog.length === 0) return;
+      const entry: AccessEntry = {
+        status: res.headersSent ? res.statusCode : 499,
+        durationMs: performance.now() - ctx.startedAt,
+        bytesIn: ctx.bytesIn,
+        bytesOut: ctx.bytesOut,
+        upstream: ctx.upstream,
+        target: ctx.target,
+        errorCode: ctx.errorCode,
+        aborted: !res.writableFinished,
+      };
+      for (const p of route.onLog) {
+        try {
+          p.onLog!(ctx, entry);
+        } catch (err) {
+          rt.services.logger.error({ err, requestId: ctx.id }, 'onLog policy failed');
+        }
+      }
+    });
+  }
+
+  #fail(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute, err: unknown): void {
+    this.#inflight++;
+    rt.services.metrics.inflight.inc();
+    this.#track(rt, ctx, res, route);
+    sendProblem(ctx, res, err, rt);
+  }
+
+  /**
+   * Requests Node's parser rejects before they become requests: malformed syntax (400), header
+   * section over `maxHeaderBytes` (431, RFC 6585 §5), headers or body too slow (408). The socket gets
+   * a problem document and is closed; the process never throws.
+   */
+  #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const rt = this.#rt;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const spec =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? HeadersTooLarge
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+          ? RequestTimeout
+          : BadRequest;
+    const id = rt.services.ids.next('req');
+    rt.services.logger.warn(
+      { requestId: id, code: err.code, clientIp: socket.remoteAddress },
+      'rejected malformed request',
+    );
+    const { status, headers, body } = renderProblem(toProblem(new JunctionError(spec), id), 'json');
+    const head = [`HTTP/1.1 ${status} ${spec.title}`, `content-type: ${headers['content-type']}`];
+    head.push(
+      `content-length: ${Buffer.byteLength(body)}`,
+      `${rt.forwarding.requestIdHeader}: ${id}`,
+      'connection: close',
+    );
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  }
+}
+
+function normalizeIp(ip: string | undefined): string {
+  if (ip === undefined) return '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function addDeprecation(ctx: Context, route: CompiledRoute): void {
+  const d = route.deprecation!;
+  Object.assign(ctx.responseHeaders, d.headers);
+  const links: string[] = [];
+  if (d.successorPrefix !== undefined) {
+    const path = ctx.versionPrefix === undefined ? ctx.path : ctx.path.slice(ctx.versionPrefix.length);
+    links.push(`<${d.successorPrefix}${path}>; rel="successor-version"`);
+  }
+  if (d.link !== undefined) links.push(d.link);
+  if (links.length > 0) ctx.responseHeaders.link = links.join(', ');
+}

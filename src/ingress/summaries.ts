@@ -1,0 +1,60 @@
+/** Read-only views of a runtime snapshot, for the admin API. */
+import type { Runtime } from './runtime.ts';
+
+export interface RouteSummary {
+  name: string;
+  path: string;
+  methods: string[];
+  handler: 'proxy' | 'respond';
+  upstream: string | null;
+  policies: string[];
+  version: string | null;
+}
+
+export interface UpstreamSummary {
+  name: string;
+  targets: {
+    origin: string;
+    connectionsOpened: number;
+    requestsSent: number;
+    pool: Record<string, number>;
+  }[];
+}
+
+export function routeSummaries(rt: Runtime): RouteSummary[] {
+  return rt.config.routes.map((r) => {
+    const policies = { ...rt.config.defaults.policies, ...r.policies };
+    return {
+      name: r.name,
+      path: r.match.path,
+      methods: r.match.methods ?? ['*'],
+      handler: r.proxy ? 'proxy' : 'respond',
+      upstream: r.proxy?.upstream ?? null,
+      policies: Object.entries(policies)
+        .filter(([, v]) => v !== false)
+        .map(([k]) => k),
+      version: r.match.version ? `${r.match.version.api}@${r.match.version.is}` : null,
+    };
+  });
+}
+
+export function upstreamSummaries(rt: Runtime): UpstreamSummary[] {
+  return [...rt.upstreams.values()].map((u) => ({
+    name: u.name,
+    targets: u.targets.map((t) => {
+      const s = t.pool.stats;
+      return {
+        origin: t.origin,
+        connectionsOpened: t.stats.connectionsOpened,
+        requestsSent: t.stats.requestsSent,
+        pool: {
+          connected: s.connected,
+          free: s.free,
+          pending: s.pending,
+          running: s.running,
+          queued: s.queued,
+        },
+      };
+    }),
+  }));
+}

@@ -1,0 +1,98 @@
+/**
+ * Upstream connection pools (Q34): one undici Pool per target, keep-alive, a connection limit, and
+ * a counting connector so `/metrics` can show connections opened against requests sent — the
+ * number that shows pooling at work (a healthy pool opens a handful for thousands of requests).
+ *
+ * Pools outlive config reloads: a reloaded upstream with the same targets and pool settings keeps
+ * its warm connections; the others are closed once their in-flight requests finish.
+ */
+import { buildConnector, Pool } from 'undici';
+import type { UpstreamConfig } from '../config/schema.ts';
+import type { CoreMetrics } from '../core/metrics.ts';
+
+export interface Target {
+  /** `http://host:port` */
+  origin: string;
+  /** `host:port`, used for the Host header when the client's is not preserved. */
+  host: string;
+  pool: Pool;
+  stats: { connectionsOpened: number; requestsSent: number };
+}
+
+export interface Upstream {
+  name: string;
+  targets: Target[];
+  timeouts: UpstreamConfig['timeouts'];
+  /** Round robin for now; load-balancing policies replace this later. */
+  pick(): Target;
+  /** Key of the settings that shape the pools; equal keys may share pools across reloads. */
+  readonly key: string;
+}
+
+function upstreamKey(config: UpstreamConfig): string {
+  return JSON.stringify([targetUrls(config), config.pool, config.timeouts]);
+}
+
+function targetUrls(config: UpstreamConfig): string[] {
+  return config.targets.map((t) => (typeof t === 'string' ? t : t.url).replace(/\/$/, ''));
+}
+
+export function createUpstream(name: string, config: UpstreamConfig, metrics: CoreMetrics): Upstream {
+  const openedCounter = metrics.upstreamConnections.labels({ upstream: name });
+  const targets = targetUrls(config).map((origin): Target => {
+    const stats = { connectionsOpened: 0, requestsSent: 0 };
+    const base = buildConnector({
+      timeout: config.timeouts.connectMs,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+    });
+    const pool = new Pool(origin, {
+      connections: config.pool.connections,
+      pipelining: config.pool.pipelining,
+      keepAliveTimeout: config.pool.keepAliveTimeoutMs,
+      headersTimeout: config.timeouts.firstByteMs,
+      bodyTimeout: config.timeouts.idleMs,
+      connect: (opts, cb) =>
+        base(opts, (err, socket) => {
+          if (!err) {
+            stats.connectionsOpened++;
+            openedCounter.inc();
+          }
+          (cb as (e: Error | null, s: unknown) => void)(err, socket);
+        }),
+    });
+    return { origin, host: new URL(origin).host, pool, stats };
+  });
+  let next = 0;
+  return {
+    name,
+    targets,
+    timeouts: config.timeouts,
+    key: upstreamKey(config),
+    pick() {
+      const t = targets[next]!;
+      next = (next + 1) % targets.length;
+      return t;
+    },
+  };
+}
+
+/** Builds the upstreams of a new config, reusing the previous config's pools where nothing changed. */
+export function buildUpstreams(
+  configs: Record<string, UpstreamConfig>,
+  metrics: CoreMetrics,
+  previous: Map<string, Upstream> | undefined,
+): { upstreams: Map<string, Upstream>; retired: Upstream[] } {
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, config] of Object.entries(configs)) {
+    const old = previous?.get(name);
+    upstreams.set(name, old && old.key === upstreamKey(config) ? old : createUpstream(name, config, metrics));
+  }
+  const retired = [...(previous?.values() ?? [])].filter((u) => upstreams.get(u.name) !== u);
+  return { upstreams, retired };
+}
+
+/** Lets in-flight requests finish (`close`), then frees the sockets. */
+export async function closeUpstreams(upstreams: Iterable<Upstream>): Promise<void> {
+  await Promise.all([...upstreams].flatMap((u) => u.targets.map((t) => t.pool.close().catch(() => {}))));
+}
