@@ -46,7 +46,7 @@ export function decodeCursor(kind: string, cursor: string): string {
   } catch {
     body = undefined;
   }
-  if (!body || body.v !== 1 || body.k !== kind || typeof body.after !== 'string') {
+  if (body?.v !== 1 || body.k !== kind || typeof body.after !== 'string') {
     throw new JunctionError(CursorInvalid, 'the cursor was not issued by this list; start again without one');
   }
   return body.after;

@@ -56,8 +56,8 @@ export class Router<R> {
     const byKey = new Map<string, { method: string; path: string; candidates: Candidate<R>[] }>();
     const add = (method: string, path: string, candidate: Candidate<R>) => {
       const key = `${method} ${path}`;
-      let entry = byKey.get(key);
-      if (!entry) byKey.set(key, (entry = { method, path, candidates: [] }));
+      const entry = byKey.get(key) ?? { method, path, candidates: [] };
+      byKey.set(key, entry);
       entry.candidates.push(candidate);
     };
     for (const { route, config } of routes) {

@@ -109,7 +109,8 @@ export class ProxyServer {
     } catch (err) {
       url = '/';
       const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, peerIp, protocol, startedAt);
-      return this.#fail(rt, ctx, res, rt.fallback, err);
+      this.#fail(rt, ctx, res, rt.fallback, err);
+      return;
     }
     const clientIp = clientAddress(peerIp, req.headers['x-forwarded-for'], rt.forwarding.trusted);
     const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, clientIp, protocol, startedAt);
@@ -127,7 +128,8 @@ export class ProxyServer {
     } catch (err) {
       route = rt.fallback;
       this.#track(rt, ctx, res, route);
-      return sendProblem(ctx, res, err, rt);
+      sendProblem(ctx, res, err, rt);
+      return;
     }
     ctx.routeName = route.name;
     this.#track(rt, ctx, res, route);
@@ -148,7 +150,10 @@ export class ProxyServer {
   async #withPolicies(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): Promise<void> {
     for (const p of route.onRequest) {
       const answer: Answer | undefined = await p.onRequest!(ctx);
-      if (answer !== undefined) return sendAnswer(ctx, res, answer, rt);
+      if (answer !== undefined) {
+        sendAnswer(ctx, res, answer, rt);
+        return;
+      }
     }
     await route.handler.handle(ctx, res, route, rt);
   }

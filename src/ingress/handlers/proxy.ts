@@ -15,7 +15,7 @@ import type { CompiledRoute, Handler } from '../route.ts';
 import type { Runtime } from '../runtime.ts';
 import { runOnResponse, sendProblem, writeUpstreamResponse } from '../send.ts';
 import { transportError } from '../transport-errors.ts';
-import type { Target, Upstream } from '../upstreams.ts';
+import type { Upstream } from '../upstreams.ts';
 
 export interface ProxyOptions {
   upstream: string;
