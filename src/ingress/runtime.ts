@@ -103,6 +103,10 @@ function checkReferences(config: Config, issue: (path: string, message: string) 
   config.routes.forEach((r, i) => {
     if (names.has(r.name)) issue(`/routes/${i}/name`, `route name ${r.name} is used twice`);
     names.add(r.name);
+    if (r.proxy && !(r.proxy.upstream in config.upstreams)) {
+      const known = Object.keys(config.upstreams).join(', ') || 'none';
+      issue(`/routes/${i}/proxy/upstream`, `no upstream named ${r.proxy.upstream} (defined: ${known})`);
+    }
     const v = r.match.version;
     if (v) {
       const api = config.apis[v.api];
