@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
-import type { DestinationStream } from 'pino';
+import { type DestinationStream, pino } from 'pino';
 import { buildAdminApp } from '../admin/app.ts';
 import type { ReloadOutcome } from '../admin/routes/config.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/loader.ts';
@@ -54,7 +54,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const env = options.env ?? process.env;
   let loaded: LoadedConfig = loadConfigFile(options.configFile, env);
   const { config } = loaded;
-  const logger = createLogger({ level: config.observability.logLevel, destination: options.logDestination });
+  const destination = options.logDestination ?? pino.destination({ dest: 1, sync: false });
+  const logger = createLogger({ level: config.observability.logLevel, destination });
   const store = await openStore({ url: env.JUNCTION_DATABASE_URL || config.store.url, env });
   if (config.store.migrate === 'auto') await store.migrate();
 
@@ -63,6 +64,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const nodeId = fixedNodeId ?? (await store.nodes.lease(instanceId, NODE_LEASE_TTL_MS));
   const services: Services = {
     logger: logger.child({ node: nodeId }),
+    accessLogger: createLogger({ level: config.observability.logLevel, destination, redact: false }).child({
+      node: nodeId,
+    }),
     metrics: createMetrics(),
     ids: new Snowflake({ nodeId }),
     spans: config.observability.otlp

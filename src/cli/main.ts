@@ -77,6 +77,7 @@ async function validate(configFile: string): Promise<number> {
     const loaded = loadConfigFile(configFile);
     const services = {
       logger: createLogger({ level: 'silent' }),
+      accessLogger: createLogger({ level: 'silent' }),
       metrics: createMetrics({ defaultMetrics: false }),
       ids: new Snowflake({ nodeId: 0 }),
       spans: undefined,

@@ -87,8 +87,25 @@ export class Snowflake {
    */
   next(prefix: string): string {
     const p = this.nextParts();
-    return `${prefix}_${encode(p.timestampMs - JUNCTION_EPOCH, low(p))}`;
+    const ms = p.timestampMs - JUNCTION_EPOCH;
+    const lowBits = low(p);
+    // The first 9 characters depend only on the millisecond and the node id (the top 2 low bits):
+    // compute them once per millisecond, then only the 4 sequence characters per id.
+    if (ms !== this.#headMs) {
+      this.#headMs = ms;
+      this.#head = encode(ms, lowBits).slice(0, 9);
+    }
+    let l = lowBits;
+    let tail = '';
+    for (let i = 0; i < 4; i++) {
+      tail = ALPHABET[l & 31] + tail;
+      l >>>= 5;
+    }
+    return `${prefix}_${this.#head}${tail}`;
   }
+
+  #headMs = -1;
+  #head = '';
 }
 
 function low(p: SnowflakeParts): number {

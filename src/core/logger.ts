@@ -22,6 +22,11 @@ export interface LoggerOptions {
   /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
   destination?: DestinationStream;
   base?: Record<string, unknown>;
+  /**
+   * Redact secret paths (default true). The access log turns it off: its fields are a fixed set
+   * with no secrets, and path redaction costs on every line.
+   */
+  redact?: boolean;
 }
 
 /**
@@ -34,7 +39,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'info',
       base: options.base ?? { service: 'junction' },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      redact: options.redact === false ? undefined : { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -9,6 +9,8 @@ import type { SpanExporter } from './tracing.ts';
 
 export interface Services {
   logger: Logger;
+  /** Same destination as `logger`, without redaction: for the access log's fixed, secret-free fields. */
+  accessLogger: Logger;
   metrics: CoreMetrics;
   ids: Snowflake;
   /** Present when OTLP export is configured. */

@@ -34,13 +34,15 @@ export type ForwardedMode = 'forwarded' | 'x-forwarded' | 'both' | 'none';
 
 export interface ForwardingOptions {
   mode: ForwardedMode;
-  trusted: BlockList;
+  /** Undefined when no proxy is trusted. */
+  trusted: BlockList | undefined;
   /** `1.1 <via>`; empty string leaves Via alone. */
   via: string;
   requestIdHeader: string;
 }
 
-export function trustedProxies(list: string[]): BlockList {
+export function trustedProxies(list: string[]): BlockList | undefined {
+  if (list.length === 0) return undefined;
   const b = new BlockList();
   for (const entry of list) {
     const [addr, bits] = entry.split('/');
@@ -51,8 +53,9 @@ export function trustedProxies(list: string[]): BlockList {
   return b;
 }
 
-function isTrusted(trusted: BlockList, ip: string): boolean {
-  if (ip === '') return false;
+function isTrusted(trusted: BlockList | undefined, ip: string): boolean {
+  // No trusted proxies (the default) skips the address parsing on every request.
+  if (trusted === undefined || ip === '') return false;
   return trusted.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
 }
 
@@ -168,7 +171,7 @@ export function clientResponseHeaders(
 export function clientAddress(
   peerIp: string,
   xff: string | string[] | undefined,
-  trusted: BlockList,
+  trusted: BlockList | undefined,
 ): string {
   if (!isTrusted(trusted, peerIp) || xff === undefined) return peerIp;
   const hops = joined(xff)!

@@ -135,27 +135,47 @@ export class ProxyServer {
     this.#track(rt, ctx, res, route);
     if (route.deprecation !== undefined) addDeprecation(ctx, route);
 
-    if (route.onRequest.length === 0) {
-      try {
-        const r = route.handler.handle(ctx, res, route, rt);
-        if (r !== undefined) r.catch((err: unknown) => sendProblem(ctx, res, err, rt));
-      } catch (err) {
-        sendProblem(ctx, res, err, rt);
-      }
-      return;
-    }
-    this.#withPolicies(rt, ctx, res, route).catch((err: unknown) => sendProblem(ctx, res, err, rt));
+    this.#run(rt, ctx, res, route, 0);
   }
 
-  async #withPolicies(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): Promise<void> {
-    for (const p of route.onRequest) {
-      const answer: Answer | undefined = await p.onRequest!(ctx);
-      if (answer !== undefined) {
-        sendAnswer(ctx, res, answer, rt);
+  /**
+   * Runs the `onRequest` policies from index `i`, then the handler. Stays synchronous while the
+   * policies answer synchronously (most do), so a request pays for a promise only when a policy
+   * really awaits something.
+   */
+  #run(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute, i: number): void {
+    try {
+      const policies = route.onRequest;
+      for (; i < policies.length; i++) {
+        const r = policies[i]!.onRequest!(ctx);
+        if (r === undefined) continue;
+        if (r instanceof Promise) {
+          const next = i + 1;
+          r.then(
+            (answer: Answer | undefined) =>
+              answer === undefined
+                ? this.#run(rt, ctx, res, route, next)
+                : this.#answer(rt, ctx, res, answer),
+            (err: unknown) => sendProblem(ctx, res, err, rt),
+          );
+          return;
+        }
+        this.#answer(rt, ctx, res, r);
         return;
       }
+      const done = route.handler.handle(ctx, res, route, rt);
+      if (done !== undefined) done.catch((err: unknown) => sendProblem(ctx, res, err, rt));
+    } catch (err) {
+      sendProblem(ctx, res, err, rt);
     }
-    await route.handler.handle(ctx, res, route, rt);
+  }
+
+  #answer(rt: Runtime, ctx: Context, res: ServerResponse, answer: Answer): void {
+    try {
+      sendAnswer(ctx, res, answer, rt);
+    } catch (err) {
+      sendProblem(ctx, res, err, rt);
+    }
   }
 
   /** Runs `onLog` once the exchange is over, whichever way it ended. */

@@ -25,6 +25,8 @@ export interface Upstream {
   timeouts: UpstreamConfig['timeouts'];
   /** Round robin for now; load-balancing policies replace this later. */
   pick(): Target;
+  /** Counts a request sent to `target` (per target and in `junction_upstream_requests_total`). */
+  sent(target: Target): void;
   /** Key of the settings that shape the pools; equal keys may share pools across reloads. */
   readonly key: string;
 }
@@ -64,7 +66,12 @@ export function createUpstream(name: string, config: UpstreamConfig, metrics: Co
     return { origin, host: new URL(origin).host, pool, stats };
   });
   let next = 0;
+  const requestsCounter = metrics.upstreamRequests.labels({ upstream: name });
   return {
+    sent(target) {
+      target.stats.requestsSent++;
+      requestsCounter.inc();
+    },
     name,
     targets,
     timeouts: config.timeouts,

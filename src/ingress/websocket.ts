@@ -127,7 +127,7 @@ function connect(
       log(rt, ctx, route, mapped.status, startedAt, false);
     },
   };
-  target.stats.requestsSent++;
+  upstream.sent(target);
   target.pool.dispatch({ path, method: 'GET', headers, upgrade: 'websocket' }, handler);
 }
 

@@ -61,8 +61,7 @@ export function proxyHandler(options: ProxyOptions): Handler {
         },
         rt.forwarding,
       );
-      target.stats.requestsSent++;
-      rt.services.metrics.upstreamRequests.labels({ upstream: upstream.name }).inc();
+      upstream.sent(target);
       const handler = new ProxyDispatch(ctx, res, route, rt, upstream);
       res.on('close', handler.onClientClose);
       target.pool.dispatch(

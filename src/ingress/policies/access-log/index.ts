@@ -16,7 +16,7 @@ export const accessLog = definePolicy({
     { additionalProperties: false },
   ),
   create(config, env) {
-    const log = env.services.logger.child({ route: env.routeName });
+    const log = env.services.accessLogger.child({ route: env.routeName });
     const write = config.level === 'debug' ? log.debug.bind(log) : log.info.bind(log);
     return {
       onLog(ctx, entry) {
