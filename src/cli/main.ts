@@ -2,6 +2,7 @@
  * `junction` — start | validate | migrate | schema | --version.
  * Argument parsing with node:util's parseArgs: four commands need no CLI framework.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIssues, loadConfigFile } from '../config/loader.ts';
 import { isJunctionError } from '../core/errors.ts';
@@ -20,21 +21,30 @@ Usage:
   junction start    -c junction.yaml   run the gateway (SIGTERM drains and exits 0)
   junction validate -c junction.yaml   check a config; exit 1 listing file:line:col path message
   junction migrate  [-c junction.yaml] apply pending store migrations
-  junction schema   [-o file]          write the config's JSON Schema (schema/junction.schema.json)
+  junction schema   [-o file] [--docs file]  write the config's JSON Schema (and its reference page)
   junction --version
 `;
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c', default: 'junction.yaml' },
+  out: { type: 'string', short: 'o', default: 'schema/junction.schema.json' },
+  docs: { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const parse = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c', default: 'junction.yaml' },
-      out: { type: 'string', short: 'o', default: 'schema/junction.schema.json' },
-      version: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    // A typo in the arguments is a usage error (exit 2), not a crash with a stack trace.
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
@@ -48,27 +58,37 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       return migrate(values.config);
     case 'schema':
-      writeSchema(values.out);
-      process.stdout.write(`wrote ${values.out}\n`);
+      writeSchema(values.out, values.docs);
+      process.stdout.write(`wrote ${values.out}${values.docs ? ` and ${values.docs}` : ''}\n`);
       return 0;
     default:
-      process.stdout.write(USAGE);
-      return values.help ? 0 : 2;
+      if (values.help) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      process.stderr.write(command === undefined ? USAGE : `unknown command ${command}\n\n${USAGE}`);
+      return 2;
   }
 }
 
 async function start(configFile: string): Promise<number> {
   const gateway = await startGateway({ configFile });
   process.stdout.write(`junction ${VERSION}: proxy ${gateway.proxyUrl}  admin ${gateway.adminUrl}\n`);
+  let stopping = false;
   const stop = async (signal: string) => {
+    // Ctrl-C reaches a whole process group (bin/junction.js and this process) and supervisors often
+    // repeat a signal: drain once, and let a repeat not kill the process mid-drain.
+    if (stopping) return;
+    stopping = true;
     gateway.services.logger.info({ signal }, 'draining');
     const { drained } = await gateway.close();
     gateway.services.logger.info({ drained }, 'stopped');
-    gateway.services.logger.flush();
+    // The log destination writes asynchronously; exiting before it flushed would lose these lines.
+    await new Promise<void>((resolve) => gateway.services.logger.flush(() => resolve()));
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   return new Promise<number>(() => {});
 }
 
@@ -92,12 +112,9 @@ async function validate(configFile: string): Promise<number> {
 }
 
 async function migrate(configFile: string): Promise<number> {
-  let url: string | undefined;
-  try {
-    url = loadConfigFile(configFile).config.store.url;
-  } catch {
-    url = undefined; // no config: JUNCTION_DATABASE_URL or the default SQLite file
-  }
+  // No config file: JUNCTION_DATABASE_URL or the default SQLite file. A file that is there but
+  // invalid is an error: guessing past it would migrate some other database.
+  const url = existsSync(configFile) ? loadConfigFile(configFile).config.store.url : undefined;
   const store = await openStore({ url: process.env.JUNCTION_DATABASE_URL || url });
   try {
     const { applied } = await store.migrate();

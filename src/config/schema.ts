@@ -9,7 +9,11 @@
 import Type, { type Static, type TSchema } from 'typebox';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
-const Host = Type.String({ minLength: 1, default: '127.0.0.1' });
+const Host = Type.String({
+  minLength: 1,
+  default: '127.0.0.1',
+  description: 'Address to bind; 0.0.0.0 or :: for all',
+});
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64 });
 const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLength: 256 });
 const Ms = (defaultMs: number, description: string) =>
@@ -51,7 +55,12 @@ export const UpstreamSchema = Type.Object(
           description: 'Most sockets per target',
         }),
         keepAliveTimeoutMs: Ms(4_000, 'How long an idle socket stays open'),
-        pipelining: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+        pipelining: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 1,
+          description: 'Requests in flight per socket; 1 means none pipelined',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -232,7 +241,10 @@ export const ConfigSchema = Type.Object(
         url: Type.Optional(
           Type.String({ description: 'sqlite:<file> or postgres://…; JUNCTION_DATABASE_URL overrides' }),
         ),
-        migrate: Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: 'auto' }),
+        migrate: Type.Union([Type.Literal('auto'), Type.Literal('manual')], {
+          default: 'auto',
+          description: 'auto applies migrations at start; manual leaves it to junction migrate',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -277,7 +289,10 @@ export const ConfigSchema = Type.Object(
           default: 'junction',
           description: 'Pseudonym in Via (RFC 9110 §7.6.3); empty to omit',
         }),
-        requestIdHeader: Type.String({ default: 'x-request-id' }),
+        requestIdHeader: Type.String({
+          default: 'x-request-id',
+          description: 'Header carrying the request id to the upstream and back to the client',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -287,7 +302,7 @@ export const ConfigSchema = Type.Object(
           ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
           { default: 'info' },
         ),
-        serviceName: Type.String({ default: 'junction' }),
+        serviceName: Type.String({ default: 'junction', description: 'service.name of exported spans' }),
         otlp: Type.Optional(
           Type.Object(
             {

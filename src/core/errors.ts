@@ -75,4 +75,3 @@ export const NotAcceptable = defineError('not_acceptable', 406, 'Not acceptable'
 export const RequestTimeout = defineError('request_timeout', 408, 'Request timeout');
 export const HeadersTooLarge = defineError('headers_too_large', 431, 'Request header fields too large');
 export const PayloadTooLarge = defineError('payload_too_large', 413, 'Payload too large');
-export const ShuttingDown = defineError('shutting_down', 503, 'Gateway is shutting down');
