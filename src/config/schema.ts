@@ -151,8 +151,15 @@ export const MatchSchema = Type.Object(
 export const ProxyHandlerSchema = Type.Object(
   {
     upstream: Name,
-    stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
-    addPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+    stripPrefix: Type.Optional(
+      Type.String({ pattern: '^/', description: 'Removed from the path before forwarding' }),
+    ),
+    addPrefix: Type.Optional(
+      Type.String({ pattern: '^/', description: 'Prepended to the path before forwarding' }),
+    ),
+    preserveHost: Type.Optional(
+      Type.Boolean({ description: "Send the client's Host upstream instead of the target's host:port" }),
+    ),
   },
   { additionalProperties: false },
 );
