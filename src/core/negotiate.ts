@@ -6,18 +6,20 @@ import Negotiator from 'negotiator';
 
 export type Format = 'json' | 'xml';
 
+// With the charset we send, so that `Accept: application/json; charset=utf-8` matches: a range's
+// parameters must be present on the type it matches (RFC 9110 §12.5.1; negotiator enforces it).
 const PROBLEM_TYPES = [
   'application/problem+json',
   'application/json',
   'application/problem+xml',
   'application/xml',
   'text/xml',
-];
-const DATA_TYPES = ['application/json', 'application/xml', 'text/xml'];
+].map((t) => `${t}; charset=utf-8`);
+const DATA_TYPES = ['application/json', 'application/xml', 'text/xml'].map((t) => `${t}; charset=utf-8`);
 
 function formatOf(mediaType: string | undefined): Format | undefined {
   if (mediaType === undefined) return undefined;
-  return mediaType.endsWith('xml') ? 'xml' : 'json';
+  return mediaType.slice(0, mediaType.indexOf(';')).endsWith('xml') ? 'xml' : 'json';
 }
 
 /**
@@ -32,7 +34,8 @@ export function problemFormat(accept: string | undefined): Format {
 
 /**
  * The format for data the gateway renders or converts, or `undefined` when the client accepts
- * neither JSON nor XML (the caller answers 406). Ties go to JSON (listed first).
+ * neither JSON nor XML (the caller answers 406). A wildcard range that covers both gives JSON;
+ * between ranges of equal q, the client's order decides (negotiator's rule).
  */
 export function dataFormat(accept: string | undefined): Format | undefined {
   if (accept === undefined || accept === '') return 'json';

@@ -15,6 +15,14 @@ const builder = new XMLBuilder({
 // XML 1.0 Name production, ASCII subset; `xml…` names are reserved (XML 1.0 §2.3).
 const XML_NAME = /^(?!xml)[A-Za-z_][A-Za-z0-9_.-]*$/i;
 
+// XML 1.0 §2.2 `Char`: no C0 controls besides tab, LF and CR, no lone surrogates, no U+FFFE/U+FFFF.
+// JSON strings may hold any of them (`"\u0001"`); escaping does not help, so they become U+FFFD.
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+function xmlText(s: string): string {
+  return s.replace(NOT_XML_CHAR, '\uFFFD');
+}
+
 type XmlNode = string | number | boolean | null | XmlNode[] | { [k: string]: XmlNode };
 
 function toNode(value: unknown): XmlNode {
@@ -28,16 +36,21 @@ function toNode(value: unknown): XmlNode {
       if (XML_NAME.test(k)) {
         out[k] = Array.isArray(v) ? (node as { item: XmlNode[] }) : node;
       } else {
+        const key = xmlText(k);
         entries.push(
-          typeof node === 'object' && node !== null ? { ...node, '@_key': k } : { '#text': node, '@_key': k },
+          typeof node === 'object' && node !== null
+            ? { ...node, '@_key': key }
+            : { '#text': node, '@_key': key },
         );
       }
     }
-    if (entries.length > 0) out.entry = entries;
+    // A member that is itself named `entry` stays, as the first of the `<entry>` elements.
+    if (entries.length > 0) out.entry = 'entry' in out ? [out.entry!, ...entries] : entries;
     return out;
   }
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  return String(value);
+  if (typeof value === 'string') return xmlText(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  return xmlText(String(value));
 }
 
 /**
@@ -49,7 +62,9 @@ export function toXml(value: unknown, root: string, namespace?: string): string 
   const rootNode =
     typeof body === 'object' && body !== null && !Array.isArray(body)
       ? { ...body }
-      : { '#text': body as XmlNode };
+      : body === null
+        ? {}
+        : { '#text': body as XmlNode };
   if (namespace) (rootNode as Record<string, XmlNode>)['@_xmlns'] = namespace;
   return `<?xml version="1.0" encoding="UTF-8"?>${builder.build({ [root]: rootNode })}`;
 }

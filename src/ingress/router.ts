@@ -98,7 +98,11 @@ export class Router<R> {
     const found = this.#paths.find(method as 'GET', path);
     if (found) {
       const candidates = found.store as Candidate<R>[];
-      let requested: ReturnType<Router<R>['requestedVersion']> | undefined;
+      // The version asked of one API (usually the only one on a path), resolved once; a version
+      // error is the answer only if no later candidate matches.
+      let requestedApi: string | undefined;
+      let requested: string | JunctionError | undefined;
+      let versionError: JunctionError | undefined;
       for (const c of candidates) {
         if (c.hosts && !hostMatches(c.hosts, host)) continue;
         if (!headersMatch(c.headers, headers)) continue;
@@ -107,7 +111,14 @@ export class Router<R> {
           if (c.pathVersion !== undefined) {
             version = c.pathVersion;
           } else {
-            requested ??= this.requestedVersion(c.version.api, headers);
+            if (requestedApi !== c.version.api) {
+              requestedApi = c.version.api;
+              requested = this.#tryRequestedVersion(c.version.api, headers);
+            }
+            if (typeof requested !== 'string') {
+              versionError ??= requested;
+              continue;
+            }
             version = requested;
           }
           if (version !== c.version.is) continue;
@@ -119,6 +130,7 @@ export class Router<R> {
           versionPrefix: c.pathVersion === undefined ? undefined : `/v${c.pathVersion}`,
         };
       }
+      if (versionError !== undefined) throw versionError;
     }
     const allowed = found
       ? []
@@ -129,6 +141,18 @@ export class Router<R> {
       });
     }
     throw new JunctionError(RouteNotFound, `no route for ${method} ${path}`);
+  }
+
+  #tryRequestedVersion(
+    apiName: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): string | JunctionError {
+    try {
+      return this.requestedVersion(apiName, headers);
+    } catch (err) {
+      if (err instanceof JunctionError) return err;
+      throw err;
+    }
   }
 
   /**
@@ -159,15 +183,34 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** `Accept: application/vnd.commerce.v2+json` → "2" for mediaType `vnd.commerce`. */
+/**
+ * `Accept: application/vnd.commerce.v2+json` → "2" for mediaType `vnd.commerce`. Media types are
+ * case-insensitive (RFC 9110 §8.3.1); among several versioned ranges the highest q wins (first on a
+ * tie), and `q=0` means "not this one" (RFC 9110 §12.4.2).
+ */
 export function mediaTypeVersion(accept: string | undefined, mediaType: string): string | undefined {
   if (!accept) return undefined;
-  const needle = `application/${mediaType}.v`;
-  const at = accept.toLowerCase().indexOf(needle);
-  if (at === -1) return undefined;
-  const rest = accept.slice(at + needle.length);
-  const m = /^([0-9A-Za-z.-]+?)(?:\+[a-z]+)?(?:[;,\s]|$)/.exec(rest);
-  return m?.[1];
+  const needle = `application/${mediaType.toLowerCase()}.v`;
+  if (!accept.toLowerCase().includes(needle)) return undefined;
+  let best: string | undefined;
+  let bestQ = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const t = type.trim();
+    if (!t.toLowerCase().startsWith(needle)) continue;
+    const m = /^([0-9A-Za-z.-]+?)(?:\+[0-9A-Za-z.-]+)?$/.exec(t.slice(needle.length));
+    if (!m) continue;
+    let q = 1;
+    for (const p of params) {
+      const eq = p.indexOf('=');
+      if (eq !== -1 && p.slice(0, eq).trim().toLowerCase() === 'q') q = Number(p.slice(eq + 1).trim());
+    }
+    if (q > bestQ) {
+      best = m[1];
+      bestQ = q;
+    }
+  }
+  return best;
 }
 
 function hostMatcher(hosts: string[]): HostMatcher {
