@@ -61,10 +61,11 @@ test('wrong lengths and wrong separators are rejected', () => {
   assert.equal(parseTraceparent(` ${VALID.slice(1)}`), undefined);
 });
 
-test('formatTraceparent writes version 00 with the sampled flag', () => {
-  assert.equal(formatTraceparent(TRACE, SPAN, true), VALID);
-  assert.equal(formatTraceparent(TRACE, SPAN, false), `00-${TRACE}-${SPAN}-00`);
-  assert.deepEqual(parseTraceparent(formatTraceparent(TRACE, SPAN, true)), {
+test('formatTraceparent writes version 00 with the flags byte as given', () => {
+  assert.equal(formatTraceparent(TRACE, SPAN, 3), `00-${TRACE}-${SPAN}-03`);
+  assert.equal(formatTraceparent(TRACE, SPAN, 1), VALID);
+  assert.equal(formatTraceparent(TRACE, SPAN, 0), `00-${TRACE}-${SPAN}-00`);
+  assert.deepEqual(parseTraceparent(formatTraceparent(TRACE, SPAN, 1)), {
     traceId: TRACE,
     parentId: SPAN,
     flags: 1,

@@ -31,8 +31,12 @@ export function parseTraceparent(value: string | undefined): ParsedTraceparent |
   return { traceId, parentId, flags: Number.parseInt(flags, 16) };
 }
 
-export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
-  return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
+/**
+ * Version 00 with the given flags byte. Flags a hop does not understand are passed on as they came
+ * (Level 2's random-trace-id bit, 0x02, included); only the sampled bit is ours to decide.
+ */
+export function formatTraceparent(traceId: string, spanId: string, flags: number): string {
+  return `00-${traceId}-${spanId}-${(flags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 // Random bytes drawn in blocks: one syscall per 256 ids instead of one per id.

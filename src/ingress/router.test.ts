@@ -95,8 +95,15 @@ describe('methods', () => {
     const { r } = router([route('read', { path: '/things', methods: ['GET'] })]);
     const err = failure(() => r.match('PROPFIND', '/things', 'h', {}));
     assert.equal(err.code, 'method_not_allowed');
-    assert.equal(err.headers?.allow, 'GET');
+    assert.equal(err.headers?.allow, 'GET, HEAD');
     assert.equal(failure(() => r.match('DELETE', '/other', 'h', {})).code, 'route_not_found');
+  });
+
+  test('a route that answers GET answers HEAD too (RFC 9110 §9.3.2)', () => {
+    const { r } = router([route('read', { path: '/things', methods: ['GET'] })]);
+    assert.equal(r.match('HEAD', '/things', 'h', {}).route.name, 'read');
+    const { r: postOnly } = router([route('write', { path: '/things', methods: ['POST'] })]);
+    assert.equal(failure(() => postOnly.match('HEAD', '/things', 'h', {})).code, 'method_not_allowed');
   });
 
   test('without a method filter every method matches', () => {

@@ -39,7 +39,8 @@ export const tracing = definePolicy({
           sampled,
           tracestate: incoming && typeof state === 'string' ? state : undefined,
         };
-        ctx.upstreamHeaders.traceparent = formatTraceparent(ctx.trace.traceId, spanId, sampled);
+        const flags = incoming ? incoming.flags : sampled ? 1 : 0;
+        ctx.upstreamHeaders.traceparent = formatTraceparent(ctx.trace.traceId, spanId, flags);
         // Without a valid parent, an incoming tracestate belongs to no trace we continue (W3C §3.3.2).
         if (!incoming && ctx.headers.tracestate !== undefined) ctx.upstreamHeaders.tracestate = '';
         return undefined;
