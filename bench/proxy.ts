@@ -58,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const load = pickLoadGenerator(values.load);
   const startedAt = new Date();
+  const machine = machineInfo(); // before any load, so its load average is the machine's own
   console.log(
     `load: ${load.version}; ${settings.connections} connections, ${warmupS} s warmup + ${settings.durationS} s`,
   );
@@ -111,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   const report = {
     kind: 'proxy',
     startedAt: startedAt.toISOString(),
-    machine: machineInfo(),
+    machine,
     loadGenerator: { name: load.name, version: load.version },
     settings: { ...settings, warmupS, peers: selected },
     peers: results,

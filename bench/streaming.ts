@@ -55,7 +55,7 @@ async function upload(origin: string, bytes: number): Promise<number> {
 type Direction = 'download' | 'upload';
 const transfer = { download, upload };
 
-export async function measure(junction: RunningJunction, direction: Direction, bytes: number) {
+async function measure(junction: RunningJunction, direction: Direction, bytes: number) {
   const pid = junction.child.pid!;
   const baselineBytes = rssBytes(pid);
   const sampler = sampleRss(pid);
@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { mib: { type: 'string', default: '1024' } } });
   const bytes = Number(values.mib) * 2 ** 20;
   if (!(bytes > 0)) throw new Error('--mib must be a positive number');
+  const machine = machineInfo(); // before any load, so its load average is the machine's own
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-streaming-'));
   const upstream = new Child('streaming-upstream', process.execPath, ['bench/streaming-upstream.ts'], {
     cwd: ROOT,
@@ -107,10 +108,14 @@ export async function main(argv: string[]): Promise<number> {
         ],
       },
     });
+    const idleRssMB = Number((rssBytes(junction.child.pid!) / MB).toFixed(1));
     // Warm up both paths (JIT, pools, buffers), then let the process settle before the baseline.
     await download(junction.proxyOrigin, 64 * 2 ** 20);
     await upload(junction.proxyOrigin, 64 * 2 ** 20);
     await sleep(1000);
+    console.log(
+      `junction RSS ${idleRssMB} MB when ready, ${(rssBytes(junction.child.pid!) / MB).toFixed(1)} MB after warmup`,
+    );
     const results: Partial<Record<Direction, Awaited<ReturnType<typeof measure>>>> = {};
     for (const direction of ['download', 'upload'] as const) {
       const r = await measure(junction, direction, bytes);
@@ -125,9 +130,10 @@ export async function main(argv: string[]): Promise<number> {
     const report = {
       kind: 'streaming',
       startedAt: new Date().toISOString(),
-      machine: machineInfo(),
+      machine,
       settings: { bytes, rssSampleMs: 100, maxGrowthMB: MAX_GROWTH_MB, units: 'MB = 10^6 bytes' },
       junctionPid: junction.child.pid,
+      idleRssMB,
       results,
     };
     await writeAtomic(

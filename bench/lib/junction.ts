@@ -62,8 +62,10 @@ export async function startJunction(options: JunctionOptions): Promise<RunningJu
   try {
     await child.whileRunning(waitForHttp(`${adminOrigin}/readyz`, options.readyTimeoutMs ?? 20_000));
   } catch (err) {
+    // An exit already carries stderr in its message; a timeout does not.
+    const stderr = child.running ? `\n${child.stderrTail()}` : '';
     await child.stop();
-    throw new Error(`junction did not become ready: ${(err as Error).message}\n${child.stderrTail()}`);
+    throw new Error(`junction did not become ready: ${(err as Error).message}${stderr}`);
   }
   return {
     child,

@@ -113,7 +113,7 @@ const junction: PeerGroup = {
         { peer: 'junction-plain', url: `${o}/plain/x` },
         { peer: 'junction-observed', url: `${o}/observed/x` },
       ],
-      info: { logFile: running.logFile },
+      info: {},
       counters: () => ({ logBytes: running.logBytes() }),
       stop: () => running.child.stop(),
     };

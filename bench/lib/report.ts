@@ -92,6 +92,10 @@ function packageVersion(name: string): string | undefined {
   }
 }
 
+function git(...args: string[]): string | undefined {
+  return spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+}
+
 export function machineInfo(): Record<string, unknown> {
   const cpus = os.cpus();
   return {
@@ -100,10 +104,9 @@ export function machineInfo(): Record<string, unknown> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).stdout?.trim(),
+    commit: git('rev-parse', '--short', 'HEAD'),
+    // Figures from a tree with uncommitted source changes belong to no commit.
+    uncommittedSrc: git('status', '--porcelain', '--', 'src') !== '',
     loadAverage1m: os.loadavg()[0],
     packages: Object.fromEntries(
       ['fastify', '@fastify/http-proxy', '@fastify/reply-from', 'undici'].map((n) => [n, packageVersion(n)]),
