@@ -21,6 +21,7 @@ import {
   closeUpstreams,
   compileRuntime,
   ProxyServer,
+  type Runtime,
   routeSummaries,
   upstreamSummaries,
 } from '../ingress/index.ts';
@@ -76,7 +77,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const heartbeat = fixedNodeId === undefined ? keepLease(store, services, instanceId, nodeId) : undefined;
 
   const adminToken = env.JUNCTION_ADMIN_TOKEN || config.admin.token || randomBytes(24).toString('base64url');
-  const server = new ProxyServer(compileRuntime(loaded, services), config.limits);
+  if (!env.JUNCTION_ADMIN_TOKEN && !config.admin.token) {
+    // The random token is never shown (secrets stay out of logs): say why every admin call gets 401.
+    services.logger.warn(
+      'no admin token configured (admin.token or JUNCTION_ADMIN_TOKEN): the admin API is locked with a random one',
+    );
+  }
+  /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
+  const release = async () => {
+    if (heartbeat) {
+      clearInterval(heartbeat.timer);
+      await store.nodes.release(heartbeat.nodeId(), instanceId).catch(() => false);
+    }
+    await services.spans?.shutdown();
+    await store.close();
+  };
+  let initial: Runtime;
+  try {
+    initial = compileRuntime(loaded, services);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const server = new ProxyServer(initial, config.limits);
   let revision: { id: string; hash: string } = { id: '', hash: hashOf(loaded.source) };
   revision.id = (await recordRevision(store, services, revision.hash, 'applied', 'start', 'start')).id;
 
@@ -131,14 +154,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
 
-  const proxyAddr = await server.listen(
-    options.ports?.proxy ?? config.listeners.proxy.port,
-    config.listeners.proxy.host,
-  );
-  await admin.listen({
-    port: options.ports?.admin ?? config.listeners.admin.port,
-    host: config.listeners.admin.host,
-  });
+  let proxyAddr: AddressInfo;
+  try {
+    proxyAddr = await server.listen(
+      options.ports?.proxy ?? config.listeners.proxy.port,
+      config.listeners.proxy.host,
+    );
+    await admin.listen({
+      port: options.ports?.admin ?? config.listeners.admin.port,
+      host: config.listeners.admin.host,
+    });
+  } catch (err) {
+    // A port in use: close what did start, or `junction start` would print the error and hang on
+    // the listener that bound.
+    await server.drain(0);
+    await admin.close();
+    await closeUpstreams(server.runtime.upstreams.values());
+    await release();
+    throw err;
+  }
   const adminAddr = admin.server.address() as AddressInfo;
   const watcher = config.reload.watch
     ? watchConfig(options.configFile, () => void reload('file'), services.logger)
@@ -158,12 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const drained = await server.drain(loaded.config.shutdown.drainTimeoutMs);
       await admin.close();
       await closeUpstreams(server.runtime.upstreams.values());
-      if (heartbeat) {
-        clearInterval(heartbeat.timer);
-        await store.nodes.release(heartbeat.nodeId(), instanceId).catch(() => false);
-      }
-      await services.spans?.shutdown();
-      await store.close();
+      await release();
       return { drained };
     },
   };

@@ -7,6 +7,14 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export interface CoreMetrics {
   registry: Registry;
+  /**
+   * Request counts not yet handed to `requests`: a plain integer per label set, added at scrape
+   * time by the counter's `collect()`. prom-client hashes the labels on every `inc()`, even on a
+   * child from `labels()`; this keeps the per-request cost to one addition.
+   */
+  requestCounts: Map<string, { labels: Record<'route' | 'upstream' | 'status', string>; n: number }>;
+  /** Read at scrape time for `junction_requests_in_flight`; the listener installs it. */
+  inflightNow: () => number;
   requests: Counter<'route' | 'upstream' | 'status'>;
   duration: Histogram<'route' | 'upstream' | 'status'>;
   inflight: Gauge;
@@ -23,13 +31,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): CoreM
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'junction_' });
   const registers = [registry];
-  return {
+  const requestCounts: CoreMetrics['requestCounts'] = new Map();
+  const metrics: CoreMetrics = {
     registry,
+    requestCounts,
+    inflightNow: () => 0,
     requests: new Counter({
       name: 'junction_requests_total',
       help: 'Requests answered, by route, upstream and status',
       labelNames: ['route', 'upstream', 'status'],
       registers,
+      collect() {
+        for (const entry of requestCounts.values()) {
+          if (entry.n === 0) continue;
+          this.inc(entry.labels, entry.n);
+          entry.n = 0;
+        }
+      },
     }),
     duration: new Histogram({
       name: 'junction_request_duration_seconds',
@@ -38,7 +56,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): CoreM
       buckets: BUCKETS,
       registers,
     }),
-    inflight: new Gauge({ name: 'junction_requests_in_flight', help: 'Requests being served', registers }),
+    inflight: new Gauge({
+      name: 'junction_requests_in_flight',
+      help: 'Requests being served',
+      registers,
+      collect() {
+        this.set(metrics.inflightNow());
+      },
+    }),
     upstreamConnections: new Counter({
       name: 'junction_upstream_connections_opened_total',
       help: 'TCP connections opened to upstream targets (Q34: compare with junction_upstream_requests_total)',
@@ -64,25 +89,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): CoreM
       registers,
     }),
   };
+  return metrics;
 }
 
 export interface RequestObserver {
   observe(upstream: string, status: number, seconds: number): void;
 }
 
-/** Per-route cache of label children for the request counter and histogram. */
+/** Per-route cache of the request count entry and histogram child for each upstream and status. */
 export function routeObserver(metrics: CoreMetrics, route: string): RequestObserver {
-  const children = new Map<string, { count: { inc(): void }; hist: { observe(v: number): void } }>();
+  const children = new Map<string, { count: { n: number }; hist: { observe(v: number): void } }>();
   return {
     observe(upstream, status, seconds) {
       const key = `${upstream}\0${status}`;
       let child = children.get(key);
       if (child === undefined) {
         const labels = { route, upstream, status: String(status) };
-        child = { count: metrics.requests.labels(labels), hist: metrics.duration.labels(labels) };
+        const countKey = `${route}\0${key}`;
+        let count = metrics.requestCounts.get(countKey);
+        if (count === undefined) {
+          count = { labels, n: 0 };
+          metrics.requestCounts.set(countKey, count);
+        }
+        child = { count, hist: metrics.duration.labels(labels) };
         children.set(key, child);
       }
-      child.count.inc();
+      child.count.n++;
       child.hist.observe(seconds);
     },
   };
