@@ -6,7 +6,7 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { isJunctionError, JunctionError } from '../core/errors.ts';
+import { BadRequest, isJunctionError, JunctionError, PayloadTooLarge } from '../core/errors.ts';
 import { problemResponse } from '../core/problem.ts';
 import type { Services } from '../core/services.ts';
 import { adminAuth } from './auth.ts';
@@ -45,9 +45,16 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     let e: unknown = err;
+    const statusCode = (err as { statusCode?: number }).statusCode;
     if ((err as { validation?: unknown }).validation) {
       e = new JunctionError(AdminValidation, (err as Error).message, {
         extensions: { errors: (err as { validation: unknown }).validation },
+      });
+    } else if (!isJunctionError(err) && statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      // Fastify's own refusals (empty or malformed JSON body, unsupported media type, body too
+      // large) are the client's mistake: answer them as such, not as a 500.
+      e = new JunctionError(statusCode === 413 ? PayloadTooLarge : BadRequest, (err as Error).message, {
+        cause: err,
       });
     } else if (!isJunctionError(err)) {
       deps.services.logger.error({ err, requestId: req.id }, 'admin request failed');

@@ -6,7 +6,7 @@ import type { Config } from '../../config/schema.ts';
 import { JunctionError } from '../../core/errors.ts';
 import type { RouteSummary, UpstreamSummary } from '../../ingress/index.ts';
 import { CONFIG_REVISION_STATUSES, type Store } from '../../store/index.ts';
-import { decodeCursor, PageQuery, pageSchema, toPage } from '../pagination.ts';
+import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageSchema, toPage } from '../pagination.ts';
 
 export interface ReloadOutcome {
   status: 'applied' | 'rejected';
@@ -49,7 +49,24 @@ const Reloaded = Type.Object({ status: Type.String(), revision: Type.String(), h
 function redacted(config: Config): Config {
   const copy = structuredClone(config);
   if (copy.admin.token) copy.admin.token = '[redacted]';
+  if (copy.store.url) copy.store.url = withoutPassword(copy.store.url);
+  const otlp = copy.observability.otlp;
+  if (otlp) {
+    otlp.endpoint = withoutPassword(otlp.endpoint);
+    // Collector headers are credentials (`Authorization`, API keys) more often than not.
+    for (const name of Object.keys(otlp.headers ?? {})) otlp.headers![name] = '[redacted]';
+  }
   return copy;
+}
+
+/** `postgres://user:secret@host/db?password=…` → the same URL with the password replaced. */
+function withoutPassword(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const u = new URL(url);
+  if (!u.password && !u.searchParams.has('password')) return url;
+  if (u.password) u.password = 'redacted';
+  if (u.searchParams.has('password')) u.searchParams.set('password', 'redacted');
+  return u.toString();
 }
 
 export function registerConfigRoutes(api: FastifyInstance, deps: ConfigAdmin): void {
@@ -95,7 +112,7 @@ export function registerConfigRoutes(api: FastifyInstance, deps: ConfigAdmin): v
     async (req) => {
       const q = req.query as Static<typeof RevisionQuery>;
       const page = await deps.store.configRevisions.list({
-        limit: q.limit,
+        limit: q.limit ?? DEFAULT_LIMIT,
         after: q.cursor === undefined ? undefined : decodeCursor('config_revisions', q.cursor),
         status: q.status,
       });
