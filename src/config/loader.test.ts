@@ -375,6 +375,23 @@ test('an unknown policy under defaults.policies is reported there', async () => 
   );
 });
 
+test('a policy name with / or ~ is escaped in the JSON pointer and still located (RFC 6901)', async () => {
+  const issues = await compileIssues(
+    yaml(
+      'routes:',
+      '  - name: a',
+      '    match: { path: /a }',
+      '    respond: {}',
+      '    policies:',
+      '      a/b~c: true',
+    ),
+  );
+  assert.deepEqual(
+    [...new Set(brief(issues))].map((l) => l.split(' ').slice(0, 2).join(' ')),
+    ['6:7 /routes/0/policies/a~1b~0c'],
+  );
+});
+
 test('a valid config compiles', async () => {
   const loaded = await compile(
     yaml(

@@ -168,9 +168,9 @@ function buildPolicies(
 ): Policy[] | undefined {
   const merged: Record<string, { value: unknown; path: string }> = {};
   for (const [name, value] of Object.entries(config.defaults.policies))
-    merged[name] = { value, path: `/defaults/policies/${name}` };
+    merged[name] = { value, path: `/defaults/policies/${pointerToken(name)}` };
   for (const [name, value] of Object.entries(rc.policies ?? {}))
-    merged[name] = { value, path: `/routes/${i}/policies/${name}` };
+    merged[name] = { value, path: `/routes/${i}/policies/${pointerToken(name)}` };
   const policies: Policy[] = [];
   let ok = true;
   for (const [name, { value, path }] of Object.entries(merged)) {
@@ -211,4 +211,9 @@ function deprecationOf(rc: RouteConfig, apis: Record<string, ApiConfig>): Deprec
       info.successor !== undefined && api.pathPrefix !== false ? `/v${info.successor}` : undefined,
     link: info.link === undefined ? undefined : `<${info.link}>; rel="deprecation"; type="text/html"`,
   };
+}
+
+/** RFC 6901 §3: `~` and `/` inside a key are escaped in a JSON pointer. */
+function pointerToken(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
