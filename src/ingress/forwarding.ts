@@ -22,6 +22,13 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * List-valued response fields where the gateway's values join the upstream's instead of replacing
+ * them: a deprecation `Link` must not erase the upstream's pagination links (RFC 8288 §3). Sent as
+ * separate lines, which is the same list (RFC 9110 §5.3).
+ */
+const MERGED = new Set(['link']);
+
 const FORWARDING = new Set([
   'forwarded',
   'x-forwarded-for',
@@ -102,6 +109,9 @@ export function upstreamRequestHeaders(input: ForwardInput, opts: ForwardingOpti
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || dropNamed?.has(name) || name in input.extra) continue;
     if (name === 'host' && !input.preserveHost) continue;
+    // Node already answered `Expect: 100-continue` on this hop (it sends the 100 before the request
+    // event), and undici refuses the field outright (UND_ERR_NOT_SUPPORTED), so it stops here.
+    if (name === 'expect') continue;
     if (name === opts.requestIdHeader) continue;
     if (FORWARDING.has(name) && (!trusted || opts.mode === 'none')) continue;
     if (name === 'via' || name === 'x-forwarded-for' || name === 'forwarded') continue; // appended below
@@ -139,7 +149,8 @@ function joined(v: string | string[] | undefined): string | undefined {
 
 /**
  * Response headers for the client as Node's flat `writeHead` array: hop-by-hop removed, our Via and
- * request id added, then the policies' extra headers (which win over the upstream's).
+ * request id added, then the policies' extra headers (which win over the upstream's, except the
+ * list-valued ones in `MERGED`, which join them).
  */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
@@ -150,7 +161,8 @@ export function clientResponseHeaders(
   const out: string[] = [];
   const dropNamed = connectionTokens(upstream.connection);
   for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || dropNamed?.has(name) || name === 'via' || name in extra) continue;
+    if (HOP_BY_HOP.has(name) || dropNamed?.has(name) || name === 'via') continue;
+    if (name in extra && !MERGED.has(name)) continue;
     const v = upstream[name];
     if (v === undefined) continue;
     if (Array.isArray(v)) for (const item of v) out.push(name, item);

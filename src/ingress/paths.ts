@@ -30,6 +30,16 @@ export function normalizeTarget(url: string | undefined): string {
   return removeDotSegments(path.replace(/%2e/gi, '.')) + (q === -1 ? '' : target.slice(q));
 }
 
+/**
+ * The authority of an absolute-form target (`GET http://shop.example/x`), which replaces the Host
+ * field (RFC 9112 §3.2.2) so routing and forwarding see the same host; undefined for origin-form.
+ * Call after `normalizeTarget` accepted the target.
+ */
+export function absoluteFormAuthority(url: string | undefined): string | undefined {
+  if (url === undefined || url[0] === '/' || !URL.canParse(url)) return undefined;
+  return new URL(url).host;
+}
+
 function removeDotSegments(path: string): string {
   const out: string[] = [];
   const segments = path.split('/');

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import { JunctionError, NotAcceptable } from '../core/errors.ts';
+import { Internal, isJunctionError, JunctionError, NotAcceptable } from '../core/errors.ts';
 import { dataFormat } from '../core/negotiate.ts';
 import type { Answer, UpstreamResponse } from '../core/policy.ts';
 import { problemResponse } from '../core/problem.ts';
@@ -16,12 +16,18 @@ import type { Runtime } from './runtime.ts';
 
 /** Answers with a problem document (Q29: JSON, or XML when preferred); cuts the connection if too late. */
 export function sendProblem(ctx: Context, res: ServerResponse, err: unknown, rt: Runtime): void {
+  const known = isJunctionError(err);
+  // The code the client is answered with (anything unknown is an opaque 500 in problem.ts), and
+  // the unknown error itself in the log, where the bug can be found without leaking it (CWE-209).
+  ctx.errorCode = known ? err.code : Internal.code;
+  if (!known || err.code === Internal.code) {
+    rt.services.logger.error({ err, requestId: ctx.id }, 'request failed');
+  }
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const { status, headers, body } = problemResponse(err, ctx.headers.accept, ctx.id, ctx.path);
-  ctx.errorCode = (err as { code?: string }).code ?? 'internal_error';
   const out: Record<string, string> = {
     ...ctx.responseHeaders,
     ...headers,

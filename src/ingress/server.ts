@@ -12,7 +12,7 @@ import type { AccessEntry, Answer } from '../core/policy.ts';
 import { renderProblem, toProblem } from '../core/problem.ts';
 import { Context } from './context.ts';
 import { clientAddress } from './forwarding.ts';
-import { normalizeTarget } from './paths.ts';
+import { absoluteFormAuthority, normalizeTarget } from './paths.ts';
 import type { CompiledRoute } from './route.ts';
 import type { Runtime } from './runtime.ts';
 import { sendAnswer, sendProblem } from './send.ts';
@@ -31,6 +31,8 @@ export class ProxyServer {
   #inflight = 0;
   #draining = false;
   #idle: (() => void) | undefined;
+  /** Client sockets handed over to a WebSocket relay; the HTTP server no longer tracks them. */
+  readonly #upgraded = new Set<Socket>();
 
   constructor(runtime: Runtime, options: ProxyServerOptions) {
     this.#rt = runtime;
@@ -42,6 +44,9 @@ export class ProxyServer {
         keepAliveTimeout: options.keepAliveTimeoutMs,
         // Keep every value of a repeated field rather than drop all but one (RFC 9110 §5.3).
         joinDuplicateHeaders: true,
+        // Only WebSocket is relayed as an upgrade; any other offer (`Upgrade: h2c` from
+        // `curl --http2`) is served as the HTTP/1.1 request it also is (RFC 9110 §7.8).
+        shouldUpgradeCallback: (req) => /^\s*websocket\s*$/i.test(req.headers.upgrade ?? ''),
       },
       (req, res) => this.#onRequest(req, res),
     );
@@ -49,6 +54,11 @@ export class ProxyServer {
       this.#onClientError(err, socket),
     );
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      this.#upgraded.add(socket);
+      socket.once('close', () => {
+        this.#upgraded.delete(socket);
+        this.#checkIdle();
+      });
       handleUpgrade(this.#rt, req, socket, head);
     });
   }
@@ -85,7 +95,7 @@ export class ProxyServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const finished =
-      this.#inflight === 0 ||
+      (this.#inflight === 0 && this.#upgraded.size === 0) ||
       (await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), timeoutMs);
         this.#idle = () => {
@@ -94,6 +104,9 @@ export class ProxyServer {
         };
       }));
     this.server.closeAllConnections();
+    // `server.close()` waits for every socket, upgraded ones included: without this a single open
+    // WebSocket would hold shutdown forever, whatever the drain timeout.
+    for (const socket of this.#upgraded) socket.destroy();
     await closed;
     return finished;
   }
@@ -112,6 +125,8 @@ export class ProxyServer {
       this.#fail(rt, ctx, res, rt.fallback, err);
       return;
     }
+    const authority = absoluteFormAuthority(req.url);
+    if (authority !== undefined) req.headers.host = authority;
     const clientIp = clientAddress(peerIp, req.headers['x-forwarded-for'], rt.forwarding.trusted);
     const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, clientIp, protocol, startedAt);
     this.#inflight++;
@@ -178,12 +193,16 @@ export class ProxyServer {
     }
   }
 
+  #checkIdle(): void {
+    if (this.#inflight === 0 && this.#upgraded.size === 0 && this.#idle) this.#idle();
+  }
+
   /** Runs `onLog` once the exchange is over, whichever way it ended. */
   #track(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): void {
     res.once('close', () => {
       this.#inflight--;
       rt.services.metrics.inflight.dec();
-      if (this.#inflight === 0 && this.#idle) this.#idle();
+      this.#checkIdle();
       if (route.onLog.length === 0) return;
       const entry: AccessEntry = {
         status: res.headersSent ? res.statusCode : 499,
@@ -219,7 +238,11 @@ export class ProxyServer {
    */
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const rt = this.#rt;
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // A response already on its way out (the bad request was pipelined behind a good one) would get
+    // our 400 spliced into its body; like Node's own default (lib/_http_server.js socketOnError),
+    // cut the connection instead.
+    const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
       socket.destroy();
       return;
     }

@@ -3,7 +3,7 @@
  * codes → 502 (could not get a valid response), 504 (did not get one in time).
  * Codes from undici's `errors.js` ("match on code", not on classes or messages).
  */
-import { isJunctionError, JunctionError } from '../core/errors.ts';
+import { Internal, isJunctionError, JunctionError } from '../core/errors.ts';
 import {
   UpstreamBadResponse,
   UpstreamConnectTimeout,
@@ -35,6 +35,11 @@ export function transportError(err: unknown, upstream: string): JunctionError {
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
       return new JunctionError(UpstreamReset, `${upstream} closed the connection`, opts);
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      // undici refusing what the gateway asked of it is the gateway's bug, not the upstream's:
+      // answering 502 upstream_reset would send operators after a healthy upstream.
+      return new JunctionError(Internal, undefined, opts);
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_HEADER_TOKEN':
     case 'HPE_INVALID_STATUS':

@@ -3,17 +3,18 @@
  * through the route's `onRequest` policies like any request; the upstream's `101` is relayed and
  * from then on bytes are piped both ways untouched, each side's backpressure holding the other.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { BadRequest, JunctionError } from '../core/errors.ts';
+import { BadRequest, Internal, isJunctionError, JunctionError } from '../core/errors.ts';
 import type { AccessEntry } from '../core/policy.ts';
 import { problemResponse } from '../core/problem.ts';
 import { Context } from './context.ts';
 import { WebSocketRefused } from './errors.ts';
 import { clientAddress, clientResponseHeaders, upstreamRequestHeaders } from './forwarding.ts';
-import { normalizeTarget } from './paths.ts';
+import { type ProxyOptions, upstreamPath } from './handlers/proxy.ts';
+import { absoluteFormAuthority, normalizeTarget } from './paths.ts';
 import type { CompiledRoute } from './route.ts';
 import type { Runtime } from './runtime.ts';
 import { transportError } from './transport-errors.ts';
@@ -25,12 +26,16 @@ export function handleUpgrade(rt: Runtime, req: IncomingMessage, socket: Duplex,
   let route: CompiledRoute | undefined;
   socket.on('error', () => socket.destroy());
   const fail = (err: unknown) => {
-    if (ctx) ctx.errorCode = (err as { code?: string }).code;
+    const known = isJunctionError(err) && err.code !== Internal.code;
+    if (!known) rt.services.logger.error({ err, requestId: ctx?.id }, 'WebSocket handshake failed');
+    if (ctx) ctx.errorCode = known ? err.code : Internal.code;
     writeProblem(socket, err, req, ctx?.id ?? rt.services.ids.next('req'), rt);
     if (ctx && route) log(rt, ctx, route, (err as { status?: number }).status ?? 500, startedAt, true);
   };
   try {
     const url = normalizeTarget(req.url);
+    const authority = absoluteFormAuthority(req.url);
+    if (authority !== undefined) req.headers.host = authority;
     const clientIp = clientAddress(peerIp, req.headers['x-forwarded-for'], rt.forwarding.trusted);
     ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, clientIp, 'http', startedAt);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
@@ -50,7 +55,7 @@ export function handleUpgrade(rt: Runtime, req: IncomingMessage, socket: Duplex,
     runPolicies(c, r)
       .then((answered) => {
         if (answered) throw new JunctionError(BadRequest, 'the route answered the handshake itself');
-        connect(rt, c, r, proxy.upstream, socket, head, startedAt);
+        connect(rt, c, r, proxy, socket, head, startedAt);
       })
       .catch(fail);
   } catch (err) {
@@ -67,12 +72,12 @@ function connect(
   rt: Runtime,
   ctx: Context,
   route: CompiledRoute,
-  upstreamName: string,
+  proxy: ProxyOptions,
   client: Duplex,
   head: Buffer,
   startedAt: number,
 ) {
-  const upstream = rt.upstreams.get(upstreamName)!;
+  const upstream = rt.upstreams.get(proxy.upstream)!;
   const target = upstream.pick();
   ctx.upstream = upstream.name;
   ctx.target = target.origin;
@@ -83,15 +88,28 @@ function connect(
       protocol: ctx.protocol,
       host: ctx.host,
       requestId: ctx.id,
-      preserveHost: false,
+      preserveHost: proxy.preserveHost === true,
       extra: ctx.upstreamHeaders,
     },
     rt.forwarding,
   );
-  let path = ctx.path + ctx.query;
-  if (ctx.versionPrefix) path = path.slice(ctx.versionPrefix.length) || '/';
+  // The handshake is rewritten like any request on the route (it used to ignore the prefixes).
+  const path = upstreamPath(ctx, proxy);
+  let controller: Dispatcher.DispatchController | undefined;
+  let upgraded = false;
+  let refusedWith = 0;
+  // The client may leave while the upstream is still connecting or answering.
+  client.once('close', () => {
+    if (!upgraded) controller?.abort(new Error('client closed the connection'));
+  });
   const handler: Dispatcher.DispatchHandler = {
+    // undici ≥ 7 rejects a handler without `onRequestStart` (UND_ERR_INVALID_ARG).
+    onRequestStart(c) {
+      controller = c;
+      if (client.destroyed) c.abort(new Error('client closed the connection'));
+    },
     onRequestUpgrade(_controller, statusCode, resHeaders, upstreamSocket) {
+      upgraded = true;
       const lines = [
         `HTTP/1.1 ${statusCode} Switching Protocols`,
         'connection: Upgrade',
@@ -117,12 +135,45 @@ function connect(
       client.pipe(duplex);
       duplex.pipe(client);
     },
+    // Any status but 101 is the upstream declining the upgrade with a valid HTTP response: a proxy
+    // relays it (a 401 or 404 stays one; RFC 9110 §15.6.3 keeps 502 for invalid responses).
+    // Hop-by-hop fields go, and the connection closes after it, delimiting the body (RFC 9112 §6.3).
+    onResponseStart(c, statusCode, resHeaders, statusText) {
+      refusedWith = statusCode;
+      ctx.errorCode = WebSocketRefused.code;
+      const out = clientResponseHeaders(resHeaders, ctx.responseHeaders, ctx.id, rt.forwarding);
+      const lines = [`HTTP/1.1 ${statusCode} ${statusText || STATUS_CODES[statusCode] || ''}`];
+      for (let i = 0; i < out.length; i += 2) lines.push(`${out[i]}: ${out[i + 1]}`);
+      lines.push('connection: close');
+      if (!client.write(`${lines.join('\r\n')}\r\n\r\n`)) c.pause();
+      client.on('drain', () => c.resume());
+    },
+    onResponseData(c, chunk) {
+      if (!client.write(chunk)) c.pause();
+    },
+    onResponseEnd() {
+      client.end();
+      log(rt, ctx, route, refusedWith, startedAt, false);
+    },
     onResponseError(_controller, err) {
+      if (client.destroyed) {
+        log(rt, ctx, route, 499, startedAt, true); // the client left first; nothing to tell it
+        return;
+      }
+      if (refusedWith !== 0) {
+        // The refusal's head is out: cut the connection so its body does not look complete.
+        client.destroy();
+        log(rt, ctx, route, refusedWith, startedAt, true);
+        return;
+      }
       const mapped =
         (err as { code?: string }).code === 'UND_ERR_SOCKET' && /upgrade/i.test(err.message)
           ? new JunctionError(WebSocketRefused, `${upstream.name} did not switch protocols`, { cause: err })
           : transportError(err, upstream.name);
       ctx.errorCode = mapped.code;
+      if (mapped.code === Internal.code) {
+        rt.services.logger.error({ err, requestId: ctx.id }, 'WebSocket relay failed');
+      }
       writeProblem(client, mapped, ctx.req, ctx.id, rt);
       log(rt, ctx, route, mapped.status, startedAt, false);
     },

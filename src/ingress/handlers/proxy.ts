@@ -80,7 +80,8 @@ export function proxyHandler(options: ProxyOptions): Handler {
   };
 }
 
-function upstreamPath(ctx: Context, options: ProxyOptions): string {
+/** The path and query sent upstream: API version prefix removed, then `stripPrefix`/`addPrefix`. */
+export function upstreamPath(ctx: Context, options: ProxyOptions): string {
   let path = ctx.path;
   if (ctx.versionPrefix !== undefined) path = path.slice(ctx.versionPrefix.length) || '/';
   if (options.stripPrefix !== undefined && path.startsWith(options.stripPrefix)) {
@@ -144,6 +145,10 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
+    if (statusCode < 200) {
+      this.#interim(statusCode, headers);
+      return;
+    }
     this.#started = true;
     const ctx = this.#ctx;
     if (this.#route.onResponse.length === 0) {
@@ -166,6 +171,22 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
         sendProblem(ctx, this.#res, err, this.#rt);
       },
     );
+  }
+
+  /**
+   * undici reports interim responses through `onResponseStart` too. A proxy forwards 1xx (RFC 9110
+   * §15.2), but never to an HTTP/1.0 client; Node can write 103 Early Hints (RFC 8297), so that one
+   * is relayed and the others (102 is obsolete) are dropped. Either way the final response follows.
+   */
+  #interim(statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    const { req } = this.#ctx;
+    if (statusCode !== 103 || headers.link === undefined || req.httpVersionMinor === 0) return;
+    if (this.#res.headersSent || this.#res.destroyed) return;
+    try {
+      this.#res.writeEarlyHints({ link: headers.link });
+    } catch {
+      // A Link value Node will not write is only a lost hint, not a failed request.
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
