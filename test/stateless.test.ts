@@ -52,10 +52,14 @@ test('two nodes on one database serve the same routes with distinct node ids', a
   assert.deepEqual(new Set(nodes.data.map((n) => n.nodeId)), nodeBits);
 
   // A reload recorded through node A is visible through node B's admin API.
-  const reload = (await (await fetch(a.adminUrl('/admin/v1/config/reload'), { method: 'POST', headers: a.auth })).json()) as {
+  const reload = (await (
+    await fetch(a.adminUrl('/admin/v1/config/reload'), { method: 'POST', headers: a.auth })
+  ).json()) as {
     revision: string;
   };
-  const revisions = (await (await fetch(b.adminUrl('/admin/v1/config/revisions'), { headers: b.auth })).json()) as {
+  const revisions = (await (
+    await fetch(b.adminUrl('/admin/v1/config/revisions'), { headers: b.auth })
+  ).json()) as {
     data: { id: string }[];
   };
   assert.ok(revisions.data.some((r) => r.id === reload.revision));

@@ -75,9 +75,7 @@ export class Router<R> {
       };
       // A route that answers GET answers HEAD too (RFC 9110 §9.3.2).
       const methods =
-        m.methods && m.methods.includes('GET') && !m.methods.includes('HEAD')
-          ? [...m.methods, 'HEAD']
-          : m.methods;
+        m.methods?.includes('GET') && !m.methods.includes('HEAD') ? [...m.methods, 'HEAD'] : m.methods;
       for (const method of methods ?? HTTP_METHODS) {
         add(method, m.path, base);
         if (m.version && this.#apis[m.version.api]?.pathPrefix !== false) {

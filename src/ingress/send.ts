@@ -104,11 +104,11 @@ export function writeUpstreamResponse(
   }
   res.writeHead(up.status, clientResponseHeaders(up.headers, ctx.responseHeaders, ctx.id, rt.forwarding));
   if (up.body === null) res.end();
-  else pipeCounting(ctx, up.body, res, true);
+  else pipeCounting(ctx, up.body, res);
 }
 
-function pipeCounting(ctx: Context, body: NodeJS.ReadableStream, res: ServerResponse, counted = false): void {
-  if (!counted) body.on('data', (c: Buffer) => (ctx.bytesOut += c.length));
+function pipeCounting(ctx: Context, body: NodeJS.ReadableStream, res: ServerResponse): void {
+  body.on('data', (c: Buffer) => (ctx.bytesOut += c.length));
   pipeline(body, res, (err) => {
     if (err && !res.destroyed) res.destroy(err);
   });

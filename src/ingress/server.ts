@@ -36,6 +36,7 @@ export class ProxyServer {
 
   constructor(runtime: Runtime, options: ProxyServerOptions) {
     this.#rt = runtime;
+    runtime.services.metrics.inflightNow = () => this.#inflight;
     this.server = createServer(
       {
         maxHeaderSize: options.maxHeaderBytes,
@@ -130,7 +131,6 @@ export class ProxyServer {
     const clientIp = clientAddress(peerIp, req.headers['x-forwarded-for'], rt.forwarding.trusted);
     const ctx = new Context(rt.services.ids.next('req'), req, url, peerIp, clientIp, protocol, startedAt);
     this.#inflight++;
-    rt.services.metrics.inflight.inc();
     if (this.#draining) res.shouldKeepAlive = false;
 
     let route: CompiledRoute;
@@ -201,7 +201,6 @@ export class ProxyServer {
   #track(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): void {
     res.once('close', () => {
       this.#inflight--;
-      rt.services.metrics.inflight.dec();
       this.#checkIdle();
       if (route.onLog.length === 0) return;
       const entry: AccessEntry = {
@@ -226,7 +225,6 @@ export class ProxyServer {
 
   #fail(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute, err: unknown): void {
     this.#inflight++;
-    rt.services.metrics.inflight.inc();
     this.#track(rt, ctx, res, route);
     sendProblem(ctx, res, err, rt);
   }

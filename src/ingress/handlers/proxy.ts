@@ -154,7 +154,6 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
     if (this.#route.onResponse.length === 0) {
       const out = clientResponseHeaders(headers, ctx.responseHeaders, ctx.id, this.#rt.forwarding);
       this.#res.writeHead(statusCode, out);
-      this.#res.on('drain', this.#onDrain);
       return;
     }
     const stream = new Readable({ read: () => controller.resume() });
@@ -190,11 +189,16 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#ctx.bytesOut += chunk.length;
     if (this.#stream !== undefined) {
+      // Counted where the policies' final body is written (send.ts), which may differ in size.
       if (!this.#stream.push(chunk)) controller.pause();
-    } else if (!this.#res.write(chunk)) {
+      return;
+    }
+    this.#ctx.bytesOut += chunk.length;
+    if (!this.#res.write(chunk)) {
       controller.pause();
+      // Listen only while paused: most responses never fill the socket buffer.
+      this.#res.once('drain', this.#onDrain);
     }
   }
 
