@@ -23,15 +23,15 @@ for (const target of targets) {
       const second = await site.open();
       assert.deepEqual(await second.migrate(), { applied: [] });
 
+      // Introspection lists every schema of the database, and other tests run beside this one in
+      // their own schemas: look only at this test's (tables landing elsewhere would be missing here).
       const tables = await first.db.introspection.getTables();
-      const ours = tables.filter((tb) => tb.name === 'nodes' || tb.name === 'config_revisions');
+      const ours = tables.filter(
+        (tb) =>
+          (tb.name === 'nodes' || tb.name === 'config_revisions') &&
+          (site.pgSchema === undefined || tb.schema === site.pgSchema),
+      );
       assert.deepEqual(ours.map((tb) => tb.name).sort(), ['config_revisions', 'nodes']);
-      if (site.pgSchema !== undefined) {
-        assert.ok(
-          ours.every((tb) => tb.schema === site.pgSchema),
-          'tables live in the test schema',
-        );
-      }
     });
 
     if (target.dialect === 'postgres') {
