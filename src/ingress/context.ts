@@ -28,6 +28,8 @@ export class Context implements RequestContext {
   errorCode: string | undefined = undefined;
   bytesIn = 0;
   bytesOut = 0;
+  /** Called first when the response closes (finished or the client left); set by the handler. */
+  onClose: (() => void) | undefined = undefined;
 
   constructor(
     id: string,

@@ -197,9 +197,13 @@ export class ProxyServer {
     if (this.#inflight === 0 && this.#upgraded.size === 0 && this.#idle) this.#idle();
   }
 
-  /** Runs `onLog` once the exchange is over, whichever way it ended. */
+  /**
+   * Runs `onLog` once the exchange is over, whichever way it ended. The one `close` listener of the
+   * request: handlers that must react to the client leaving set `ctx.onClose` instead of adding one.
+   */
   #track(rt: Runtime, ctx: Context, res: ServerResponse, route: CompiledRoute): void {
-    res.once('close', () => {
+    res.on('close', () => {
+      ctx.onClose?.();
       this.#inflight--;
       this.#checkIdle();
       if (route.onLog.length === 0) return;

@@ -63,7 +63,7 @@ export function proxyHandler(options: ProxyOptions): Handler {
       );
       upstream.sent(target);
       const handler = new ProxyDispatch(ctx, res, route, rt, upstream);
-      res.on('close', handler.onClientClose);
+      ctx.onClose = handler.onClientClose;
       target.pool.dispatch(
         {
           origin: target.origin,
