@@ -70,3 +70,10 @@ test('problem documents fall back to JSON instead of refusing (never a 406 for a
     assert.equal(problemFormat(accept), 'json', accept);
   }
 });
+
+test('a vendor media type with a +json or +xml suffix counts as JSON or XML (RFC 6839)', () => {
+  assert.equal(dataFormat('application/vnd.commerce.v2+json'), 'json');
+  assert.equal(dataFormat('application/vnd.commerce.v2+xml'), 'xml');
+  assert.equal(dataFormat('application/vnd.commerce.v2+json;q=0.1, application/xml'), 'xml');
+  assert.equal(dataFormat('application/vnd.commerce.v2+yaml'), undefined);
+});

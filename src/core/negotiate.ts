@@ -39,5 +39,18 @@ export function problemFormat(accept: string | undefined): Format {
  */
 export function dataFormat(accept: string | undefined): Format | undefined {
   if (accept === undefined || accept === '') return 'json';
-  return formatOf(new Negotiator({ headers: { accept } }).mediaType(DATA_TYPES));
+  return formatOf(new Negotiator({ headers: { accept: withSuffixesAsBase(accept) } }).mediaType(DATA_TYPES));
+}
+
+/**
+ * A structured-syntax suffix (RFC 6839 §3) names the format underneath a vendor type:
+ * `application/vnd.commerce.v2+json` is JSON (the version in it is the router's business, Q6).
+ * Problem types are not: asking only for `application/problem+xml` is not asking for data.
+ */
+function withSuffixesAsBase(accept: string): string {
+  if (!accept.includes('+')) return accept;
+  return accept.replace(
+    /\bapplication\/(?!problem\+)[\w.-]+\+(json|xml)\b/gi,
+    (_m, base: string) => `application/${base.toLowerCase()}`,
+  );
 }
