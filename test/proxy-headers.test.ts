@@ -524,3 +524,36 @@ async function waitFor(check: () => unknown, timeoutMs = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('bodies of known length end exactly: empty, one chunk, and many chunks; the connection is reused after each', async (t) => {
+  const big = randomBytes(300_000);
+  const up = await startUpstream(t, (req, res) => {
+    if (req.url === '/empty') {
+      res.writeHead(200, { 'content-length': '0' });
+      res.end();
+    } else if (req.url === '/small') {
+      res.writeHead(200, { 'content-length': '5' });
+      res.end('hello');
+    } else {
+      // Written in pieces with pauses so that the proxy sees many chunks of one known length.
+      res.writeHead(200, { 'content-length': String(big.length) });
+      let at = 0;
+      const next = () => {
+        if (at >= big.length) return;
+        res.write(big.subarray(at, at + 50_000));
+        at += 50_000;
+        setTimeout(next, 5);
+      };
+      next();
+    }
+  });
+  const gw = await startTestGateway(t, proxyConfig(up.url));
+  for (let round = 0; round < 2; round++) {
+    const empty = await fetch(gw.url('/empty'));
+    assert.equal(empty.status, 200);
+    assert.equal((await empty.arrayBuffer()).byteLength, 0);
+    assert.equal(await (await fetch(gw.url('/small'))).text(), 'hello');
+    const many = Buffer.from(await (await fetch(gw.url('/many'))).arrayBuffer());
+    assert.ok(many.equals(big));
+  }
+});

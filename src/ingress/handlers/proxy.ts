@@ -117,6 +117,9 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #stream: Readable | undefined;
   #started = false;
+  /** Body bytes still to come when the upstream sent Content-Length; NaN when it did not. */
+  #remaining = Number.NaN;
+  #ended = false;
 
   constructor(ctx: Context, res: ServerResponse, route: CompiledRoute, rt: Runtime, upstream: Upstream) {
     this.#ctx = ctx;
@@ -154,6 +157,8 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
     if (this.#route.onResponse.length === 0) {
       const out = clientResponseHeaders(headers, ctx.responseHeaders, ctx.id, this.#rt.forwarding);
       this.#res.writeHead(statusCode, out);
+      const length = headers['content-length'];
+      if (typeof length === 'string' && ctx.method !== 'HEAD') this.#remaining = Number(length);
       return;
     }
     const stream = new Readable({ read: () => controller.resume() });
@@ -195,6 +200,14 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
       return;
     }
     this.#ctx.bytesOut += chunk.length;
+    this.#remaining -= chunk.length;
+    if (this.#remaining === 0) {
+      // The last chunk of a known length (most small responses are one chunk): `end(chunk)` lets
+      // Node send headers, body and end in one go instead of a write and then an end.
+      this.#ended = true;
+      this.#res.end(chunk);
+      return;
+    }
     if (!this.#res.write(chunk)) {
       controller.pause();
       // Listen only while paused: most responses never fill the socket buffer.
@@ -203,6 +216,7 @@ class ProxyDispatch implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.#ended) return; // already ended with the last chunk
     this.#res.off('drain', this.#onDrain);
     if (this.#stream !== undefined) this.#stream.push(null);
     else this.#res.end();
