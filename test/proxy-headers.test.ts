@@ -539,7 +539,10 @@ test('bodies of known length end exactly: empty, one chunk, and many chunks; the
       res.writeHead(200, { 'content-length': String(big.length) });
       let at = 0;
       const next = () => {
-        if (at >= big.length) return;
+        if (at >= big.length) {
+          res.end();
+          return;
+        }
         res.write(big.subarray(at, at + 50_000));
         at += 50_000;
         setTimeout(next, 5);
