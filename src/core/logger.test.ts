@@ -15,7 +15,7 @@ test('the cached time field is an ISO timestamp in pino form', () => {
   assert.ok(Math.abs(Date.parse(m[1]!) - Date.now()) < 5_000);
 });
 
-test('stdout gets every line whole and in order: multibyte text, a line larger than a batch, a timed flush', async () => {
+test('stdout gets every line whole and in order: multibyte text, a line larger than a batch, a timed flush, a line just before process.exit', async () => {
   const { spawn } = await import('node:child_process');
   const logger = new URL('./logger.ts', import.meta.url).href;
   const script = `
@@ -24,7 +24,10 @@ test('stdout gets every line whole and in order: multibyte text, a line larger t
     for (let i = 0; i < 3000; i++) out.stream.write(JSON.stringify({ i, text: 'é€😀'.repeat(i % 7) }) + '\\n');
     out.stream.write(JSON.stringify({ i: 'big', text: 'x'.repeat(100000) }) + '\\n');
     out.stream.write(JSON.stringify({ i: 'last' }) + '\\n');
-    setTimeout(() => {}, 200); // the timer flush writes the tail without flushSync
+    setTimeout(() => {
+      out.stream.write(JSON.stringify({ i: 'at-exit' }) + '\\n');
+      process.exit(0); // no flush call: the exit hook writes the tail
+    }, 200);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -37,11 +40,12 @@ test('stdout gets every line whole and in order: multibyte text, a line larger t
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as { i: number | string; text?: string });
-  assert.equal(lines.length, 3002);
+  assert.equal(lines.length, 3003);
   lines.slice(0, 3000).forEach((l, i) => {
     assert.equal(l.i, i);
     assert.equal(l.text, 'é€😀'.repeat(i % 7));
   });
   assert.equal(lines[3000]!.text!.length, 100_000);
   assert.equal(lines[3001]!.i, 'last');
+  assert.equal(lines[3002]!.i, 'at-exit');
 });

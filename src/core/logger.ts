@@ -92,7 +92,23 @@ export function stdoutDestination(flushIntervalMs = 100): StdoutDestination {
     chunk = Buffer.allocUnsafe(CHUNK);
     used = 0;
   };
-  const stream: DestinationStream = {
+  const flushSync = () => {
+    flush();
+    try {
+      sonic.flushSync();
+    } catch {
+      // sonic-boom refuses while its fd is still opening; nothing was written yet then.
+    }
+  };
+  // Whatever is still buffered when the process exits (normally or by process.exit) is written
+  // synchronously, so the last lines (the shutdown's own) are never lost.
+  process.once('exit', flushSync);
+  const stream = {
+    /** pino's `logger.flush(cb)` calls this. */
+    flush(cb?: (err?: Error) => void) {
+      flush();
+      sonic.flush(cb ?? (() => {}));
+    },
     write(line: string) {
       // UTF-8 needs at most 3 bytes per UTF-16 code unit: if the worst case does not fit, flush first.
       if (used + line.length * 3 > CHUNK) {
@@ -108,14 +124,10 @@ export function stdoutDestination(flushIntervalMs = 100): StdoutDestination {
   };
   return {
     stream,
-    flushSync: () => {
+    flushSync,
+    close: () => {
       flush();
-      try {
-        sonic.flushSync();
-      } catch {
-        // sonic-boom refuses while its fd is still opening; nothing was written yet then.
-      }
+      process.off('exit', flushSync);
     },
-    close: () => flush(),
   };
 }
