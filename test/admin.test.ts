@@ -1,13 +1,12 @@
 /** The admin listener: auth, health, metrics, OpenAPI, config, revision pagination, problem answers. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeCursor } from '../src/admin/pagination.ts';
 import { ADMIN_TOKEN, startTestGateway } from './helpers/gateway.ts';
-import { startUpstream } from './helpers/upstream.ts';
+import { startHeldUpstream, startUpstream } from './helpers/upstream.ts';
 
 const respondRoute = { name: 'hello', match: { path: '/hello' }, respond: { status: 200, body: 'hi' } };
 
@@ -97,15 +96,7 @@ test('/healthz and /readyz answer 200 without a token', async (t) => {
 });
 
 test('/readyz answers 503 draining while the gateway drains', async (t) => {
-  const held: ServerResponse[] = [];
-  let arrived: () => void = () => {};
-  const arrival = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  const up = await startUpstream(t, (_req, res) => {
-    held.push(res);
-    arrived();
-  });
+  const { up, arrival, release } = await startHeldUpstream(t);
   const gw = await startTestGateway(t, {
     upstreams: { slow: { targets: [up.url] } },
     routes: [{ name: 'slow', match: { path: '/slow' }, proxy: { upstream: 'slow' } }],
@@ -116,7 +107,7 @@ test('/readyz answers 503 draining while the gateway drains', async (t) => {
   const ready = await fetch(gw.adminUrl('/readyz'));
   assert.equal(ready.status, 503);
   assert.deepEqual(await ready.json(), { status: 'not ready', reason: 'draining' });
-  for (const res of held) res.end('done');
+  release();
   assert.equal((await inflight).status, 200);
   assert.deepEqual(await closing, { drained: true });
 });

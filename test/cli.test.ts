@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -17,7 +16,7 @@ import { startGateway } from '../src/cli/gateway.ts';
 import { renderSchema } from '../src/cli/schema.ts';
 import { openStore } from '../src/store/index.ts';
 import { ADMIN_TOKEN } from './helpers/gateway.ts';
-import { startUpstream } from './helpers/upstream.ts';
+import { startHeldUpstream } from './helpers/upstream.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -248,15 +247,7 @@ async function untilRefused(url: string): Promise<void> {
  * request until the test releases it; returns what a drain test needs.
  */
 async function startCli(t: TestContext, launcher: { node: string; script: string }) {
-  const held: ServerResponse[] = [];
-  let arrived: () => void = () => {};
-  const arrival = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  const up = await startUpstream(t, (_req, res) => {
-    held.push(res);
-    arrived();
-  });
+  const { up, arrival, release } = await startHeldUpstream(t);
   const dir = tempDir(t);
   const file = join(dir, 'junction.yaml');
   writeFileSync(
@@ -299,12 +290,6 @@ async function startCli(t: TestContext, launcher: { node: string; script: string
     await fetch(`${urls.admin}/admin/v1/nodes`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
   ).json()) as { data: { pid: number }[] };
   gatewayPid = nodes.data[0]!.pid;
-  const release = (body: string) => {
-    for (const res of held.splice(0)) {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    }
-  };
   return { child, urls, output, exited, arrival, release, gatewayPid, upstream: up };
 }
 

@@ -8,7 +8,7 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { startUpstream } from './helpers/upstream.ts';
+import { startRawUpstream, startUpstream } from './helpers/upstream.ts';
 
 interface Problem {
   type: string;
@@ -77,26 +77,6 @@ async function gatewayFor(
   });
 }
 
-/** A raw TCP server; `onSocket` decides what the "upstream" does with each connection. */
-async function rawServer(t: TestContext, onSocket: (s: Socket) => void): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    onSocket(s);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 function rawExchange(port: number, payload: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -144,7 +124,7 @@ test('an upstream destroying the socket before answering is a 502 upstream_reset
 test('an upstream closing in the middle of its response head is a 502 upstream_reset', {
   timeout: 30_000,
 }, async (t) => {
-  const target = await rawServer(t, (s) => {
+  const target = await startRawUpstream(t, (s) => {
     s.once('data', () => {
       s.write('HTTP/1.1 200 OK\r\nContent-Type: text/pl');
       setTimeout(() => s.destroy(), 20);
@@ -419,7 +399,7 @@ test('a request with both Content-Length and Transfer-Encoding never reaches the
 test('an upstream response with both Content-Length and Transfer-Encoding is a 502 upstream_bad_response', {
   timeout: 30_000,
 }, async (t) => {
-  const target = await rawServer(t, (s) => {
+  const target = await startRawUpstream(t, (s) => {
     s.once('data', () =>
       s.write(
         'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n0\r\n\r\n',

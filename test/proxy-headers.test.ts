@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { type IncomingMessage, request } from 'node:http';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { echo, startUpstream, type TestUpstream } from './helpers/upstream.ts';
+import { echo, startCannedUpstream, startUpstream, type TestUpstream } from './helpers/upstream.ts';
 
 interface RawResponse {
   status: number;
@@ -68,36 +68,6 @@ function dechunk(data: Buffer): Buffer {
 
 function values(r: RawResponse, name: string): string[] {
   return r.headers.filter(([n]) => n === name).map(([, v]) => v);
-}
-
-/**
- * An upstream on a raw socket that answers every request with `response`, so the test controls
- * every byte of the response head (node:http would add or refuse some hop-by-hop fields itself).
- */
-async function rawUpstream(t: TestContext, response: string): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buffered = '';
-    socket.on('data', (c: Buffer) => {
-      buffered += c.toString('latin1');
-      if (buffered.includes('\r\n\r\n')) {
-        buffered = '';
-        socket.write(response);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 function proxyConfig(upstreamUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -209,7 +179,7 @@ test('Expect: 100-continue is answered on the client hop and the body still reac
 test('hop-by-hop response fields, and those the upstream’s Connection names, do not reach the client', {
   timeout: 30_000,
 }, async (t) => {
-  const upstreamUrl = await rawUpstream(
+  const upstreamUrl = await startCannedUpstream(
     t,
     [
       'HTTP/1.1 200 OK',

@@ -1,12 +1,11 @@
 /** Config reload: by file watch and by the admin API; invalid files rejected; in-flight and pools kept. */
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway, type TestGateway, withTestDefaults } from './helpers/gateway.ts';
-import { startUpstream, type TestUpstream } from './helpers/upstream.ts';
+import { startHeldUpstream, startUpstream, type TestUpstream } from './helpers/upstream.ts';
 
 const respond = (name: string, path: string, body: string) => ({
   name,
@@ -46,24 +45,10 @@ async function namedUpstream(t: TestContext, name: string): Promise<TestUpstream
   return up;
 }
 
-/** An upstream that holds every request until `release`. */
+/** An upstream that holds every request until `release`, then answers with its name. */
 async function heldUpstream(t: TestContext, name: string) {
-  const held: ServerResponse[] = [];
-  let arrived: () => void = () => {};
-  const arrival = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  const up = await startUpstream(t, (_req, res) => {
-    held.push(res);
-    arrived();
-  });
-  const release = () => {
-    for (const res of held.splice(0)) {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
-      res.end(name);
-    }
-  };
-  return { up, arrival, release };
+  const h = await startHeldUpstream(t);
+  return { up: h.up, arrival: h.arrival, release: () => h.release(name) };
 }
 
 const text = async (res: Response) => ({ status: res.status, body: await res.text() });

@@ -10,7 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { startUpstream, type UpstreamHandler } from './helpers/upstream.ts';
+import { startCannedUpstream, startUpstream, type UpstreamHandler } from './helpers/upstream.ts';
 
 const MB = 1024 * 1024;
 
@@ -221,30 +221,11 @@ test('shutdown does not wait forever for an open WebSocket', { timeout: 60_000 }
 });
 
 /** An upstream on a raw socket that answers every request with a plain 404. */
-async function refusingUpstream(t: TestContext): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    let head = '';
-    s.on('data', (c: Buffer) => {
-      head += c.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        head = '';
-        s.write('HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nnot found');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+function refusingUpstream(t: TestContext): Promise<string> {
+  return startCannedUpstream(
+    t,
+    'HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nnot found',
   );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 test('an upstream refusing the upgrade gives the client an error, not a hang', {
