@@ -27,7 +27,14 @@ export async function migrate(db: Kysely<Database>, pgSchema?: string): Promise<
     // finds `kysely_migration` in any schema (e.g. public) and then queries it through search_path.
     ...(pgSchema === undefined ? {} : { migrationTableSchema: pgSchema }),
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  let result: MigrationResultSet = await migrator.migrateToLatest();
+  // Kysely's Migrator looks for its table by introspecting every schema of the database
+  // (`has_schema_privilege` per schema); a schema another client drops during that scan fails it
+  // with 3F000 invalid_schema_name before anything was applied. Scanning again is safe.
+  for (let attempt = 1; attempt < 5 && isSchemaDroppedDuringScan(result.error, pgSchema); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    result = await migrator.migrateToLatest();
+  }
   if (result.error !== undefined) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     throw new JunctionError(StoreMigrationFailed, `migration ${failed ?? '(setup)'} failed`, {
@@ -37,4 +44,10 @@ export async function migrate(db: Kysely<Database>, pgSchema?: string): Promise<
   return {
     applied: (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
   };
+}
+
+function isSchemaDroppedDuringScan(err: unknown, ours: string | undefined): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (e?.code !== '3F000') return false;
+  return ours === undefined || !String(e.message).includes(`"${ours}"`);
 }

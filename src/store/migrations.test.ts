@@ -47,3 +47,30 @@ for (const target of targets) {
     }
   });
 }
+
+test('migrating on PostgreSQL survives other clients dropping schemas during its catalog scan', async (t) => {
+  const { default: pg } = await import('pg');
+  const { PG_TEST_URL, postgresTarget } = await import('./testing.ts');
+  const churn = new pg.Client({ connectionString: PG_TEST_URL });
+  await churn.connect();
+  let stop = false;
+  const prefix = `churn_${process.pid}_`;
+  // Another client creating and dropping schemas as fast as it can, like a neighbour's test suite.
+  const churning = (async () => {
+    for (let i = 0; !stop; i++) {
+      await churn.query(`CREATE SCHEMA ${prefix}${i}`);
+      await churn.query(`CREATE TABLE ${prefix}${i}.t (id int)`);
+      await churn.query(`DROP SCHEMA ${prefix}${i} CASCADE`);
+    }
+  })();
+  t.after(async () => {
+    stop = true;
+    await churning;
+    await churn.end();
+  });
+  for (let i = 0; i < 15; i++) {
+    const site = await postgresTarget.setup(t);
+    const store = await site.open();
+    assert.deepEqual(await store.migrate(), { applied: Object.keys(migrations) });
+  }
+});
