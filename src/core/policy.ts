@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Static, TSchema } from 'typebox';
+import type { JunctionError } from './errors.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -68,6 +69,12 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: Readable | null;
+  /**
+   * Set when no response came from the upstream (refused, reset, timed out, circuit open): the
+   * status, headers and body are then the problem document the gateway would send, and an
+   * `onResponse` policy may replace it (a cache serving stale-if-error, RFC 5861 §4).
+   */
+  error?: JunctionError;
 }
 
 export interface AccessEntry {
