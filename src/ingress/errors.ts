@@ -42,3 +42,4 @@ export const ResponseTooLarge = defineError(
   502,
   'Upstream response too large to convert',
 );
+export const NoHealthyTarget = defineError('no_healthy_target', 503, 'No healthy upstream target');

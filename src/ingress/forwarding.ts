@@ -27,7 +27,7 @@ const HOP_BY_HOP = new Set([
  * them: a deprecation `Link` must not erase the upstream's pagination links (RFC 8288 §3). Sent as
  * separate lines, which is the same list (RFC 9110 §5.3).
  */
-const MERGED = new Set(['link']);
+const MERGED = new Set(['link', 'set-cookie']);
 
 const FORWARDING = new Set([
   'forwarded',

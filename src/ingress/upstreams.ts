@@ -6,27 +6,42 @@
  * Pools outlive config reloads: a reloaded upstream with the same targets and pool settings keeps
  * its warm connections; the others are closed once their in-flight requests finish.
  */
+import { createHash } from 'node:crypto';
 import { buildConnector, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { CoreMetrics } from '../core/metrics.ts';
+import type { RequestContext } from '../core/policy.ts';
 
 export interface Target {
+  /** Stable id derived from the origin (the sticky-session cookie names it). */
+  id: string;
   /** `http://host:port` */
   origin: string;
   /** `host:port`, used for the Host header when the client's is not preserved. */
   host: string;
   pool: Pool;
   stats: { connectionsOpened: number; requestsSent: number };
+  /** Requests sent and not yet finished (least-request balancing reads it). */
+  inflight: number;
+}
+
+/** What a balancer decided for one request. */
+export interface Picked {
+  target: Target;
+  /** A `Set-Cookie` value to add to the response (sticky sessions). */
+  setCookie?: string;
 }
 
 export interface Upstream {
   name: string;
   targets: Target[];
   timeouts: UpstreamConfig['timeouts'];
-  /** Round robin for now; load-balancing policies replace this later. */
-  pick(): Target;
+  /** The target for this request, or undefined when no target is healthy (the caller answers 503). */
+  pick(ctx: RequestContext): Picked | undefined;
   /** Counts a request sent to `target` (per target and in `junction_upstream_requests_total`). */
   sent(target: Target): void;
+  /** The exchange with `target` ended; `failed` feeds passive health (outlier ejection). */
+  done(target: Target, failed: boolean): void;
   /** Key of the settings that shape the pools; equal keys may share pools across reloads. */
   readonly key: string;
 }
@@ -63,23 +78,27 @@ export function createUpstream(name: string, config: UpstreamConfig, metrics: Co
           (cb as (e: Error | null, s: unknown) => void)(err, socket);
         }),
     });
-    return { origin, host: new URL(origin).host, pool, stats };
+    return { id: targetId(origin), origin, host: new URL(origin).host, pool, stats, inflight: 0 };
   });
   let next = 0;
   const requestsCounter = metrics.upstreamRequests.labels({ upstream: name });
   return {
     sent(target) {
       target.stats.requestsSent++;
+      target.inflight++;
       requestsCounter.inc();
+    },
+    done(target) {
+      target.inflight--;
     },
     name,
     targets,
     timeouts: config.timeouts,
     key: upstreamKey(config),
     pick() {
-      const t = targets[next]!;
+      const target = targets[next]!;
       next = (next + 1) % targets.length;
-      return t;
+      return { target };
     },
   };
 }
@@ -102,4 +121,9 @@ export function buildUpstreams(
 /** Lets in-flight requests finish (`close`), then frees the sockets. */
 export async function closeUpstreams(upstreams: Iterable<Upstream>): Promise<void> {
   await Promise.all([...upstreams].flatMap((u) => u.targets.map((t) => t.pool.close().catch(() => {}))));
+}
+
+/** 10 hex characters of SHA-256 over the origin: stable across restarts and nodes, opaque to clients. */
+export function targetId(origin: string): string {
+  return createHash('sha256').update(origin).digest('hex').slice(0, 10);
 }

@@ -11,7 +11,7 @@ import { BadRequest, Internal, isJunctionError, JunctionError } from '../core/er
 import type { AccessEntry } from '../core/policy.ts';
 import { problemResponse } from '../core/problem.ts';
 import { Context } from './context.ts';
-import { WebSocketRefused } from './errors.ts';
+import { NoHealthyTarget, WebSocketRefused } from './errors.ts';
 import { clientAddress, clientResponseHeaders, upstreamRequestHeaders } from './forwarding.ts';
 import { type ProxyOptions, upstreamPath } from './handlers/proxy.ts';
 import { absoluteFormAuthority, normalizeTarget } from './paths.ts';
@@ -78,7 +78,9 @@ function connect(
   startedAt: number,
 ) {
   const upstream = rt.upstreams.get(proxy.upstream)!;
-  const target = upstream.pick();
+  const picked = upstream.pick(ctx);
+  if (picked === undefined) throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
+  const target = picked.target;
   ctx.upstream = upstream.name;
   ctx.target = target.origin;
   const headers = upstreamRequestHeaders(

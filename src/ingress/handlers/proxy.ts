@@ -14,6 +14,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from '../forwarding.ts'
 import type { CompiledRoute, Handler } from '../route.ts';
 import type { Runtime } from '../runtime.ts';
 import { runOnResponse, sendProblem, writeUpstreamResponse } from '../send.ts';
+import { NoHealthyTarget } from '../errors.ts';
 import { transportError } from '../transport-errors.ts';
 import type { Upstream } from '../upstreams.ts';
 
@@ -29,7 +30,12 @@ export function proxyHandler(options: ProxyOptions): Handler {
     upstream: options.upstream,
     handle(ctx, res, route, rt) {
       const upstream = rt.upstreams.get(options.upstream)!;
-      const target = upstream.pick();
+      const picked = upstream.pick(ctx);
+      if (picked === undefined) {
+        throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
+      }
+      const target = picked.target;
+      if (picked.setCookie !== undefined) ctx.responseHeaders['set-cookie'] = picked.setCookie;
       ctx.upstream = upstream.name;
       ctx.target = target.origin;
       const req = ctx.req;
