@@ -7,6 +7,7 @@
  * generated JSON Schema lists every registered policy so editors complete those too.
  */
 import Type, { type Static, type TSchema } from 'typebox';
+import { ResilienceSchema, RouteResilienceSchema } from './resilience-schema.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
 const Host = Type.String({
@@ -72,6 +73,7 @@ export const UpstreamSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    resilience: Type.Optional(ResilienceSchema),
   },
   { additionalProperties: false },
 );
@@ -160,6 +162,7 @@ export const ProxyHandlerSchema = Type.Object(
     preserveHost: Type.Optional(
       Type.Boolean({ description: "Send the client's Host upstream instead of the target's host:port" }),
     ),
+    resilience: Type.Optional(RouteResilienceSchema),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,120 @@
+/**
+ * Config of the resilience stack around upstream calls (Q5, Q19, Q20): per upstream, with a route
+ * able to replace the deadline and retry settings for its own calls (breaker and bulkhead state is
+ * the upstream's, shared by every route that calls it). docs/resilience.md explains each setting.
+ */
+import Type, { type Static } from 'typebox';
+
+const Status = Type.Integer({ minimum: 400, maximum: 599 });
+
+/** What counts as a failed attempt: transport failures by kind, `5xx` for any 5xx, or a status. */
+export const FailureKind = Type.Union([
+  Type.Literal('connect-failure'),
+  Type.Literal('reset'),
+  Type.Literal('timeout'),
+  Type.Literal('5xx'),
+  Status,
+]);
+export type FailureKind = Static<typeof FailureKind>;
+
+export const RetrySchema = Type.Object(
+  {
+    attempts: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included' }),
+    perTryTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 600_000, description: 'Deadline of one try, until the response headers' }),
+    ),
+    backoff: Type.Object(
+      {
+        strategy: Type.Union([Type.Literal('full'), Type.Literal('decorrelated'), Type.Literal('none')], {
+          default: 'full',
+          description: 'Exponential backoff with full jitter, decorrelated jitter, or none',
+        }),
+        baseMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
+        capMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    retryOn: Type.Array(FailureKind, {
+      default: ['connect-failure', 'reset', 'timeout', 502, 503, 504],
+      description: 'Outcomes that are retried (only for idempotent methods or requests with an Idempotency-Key)',
+    }),
+    budget: Type.Union(
+      [
+        Type.Literal(false),
+        Type.Object(
+          {
+            ratio: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Retries per request at most' }),
+            minRetriesPerSecond: Type.Number({ minimum: 0, default: 3 }),
+            ttlMs: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 10_000 }),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      { default: {}, description: 'Retry budget (Finagle): retries cannot multiply an outage; false turns it off' },
+    ),
+    retryAfter: Type.Object(
+      {
+        honor: Type.Boolean({ default: true, description: "Wait at least the upstream's Retry-After" }),
+        maxMs: Type.Integer({ minimum: 0, default: 10_000, description: 'A longer Retry-After ends the retries' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    bufferBytes: Type.Integer({
+      minimum: 0,
+      maximum: 16_777_216,
+      default: 65_536,
+      description: 'Largest request body kept to send again; larger bodies are not retried',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const BreakerSchema = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('sampling'), Type.Literal('consecutive')], { default: 'sampling' }),
+    failureRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'sampling: opens above this' }),
+    minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'sampling: volume before it may open' }),
+    windowMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
+    consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'consecutive: opens after this many' }),
+    resetMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Open time before probing' }),
+    halfOpenProbes: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+    failOn: Type.Array(FailureKind, { default: ['connect-failure', 'reset', 'timeout', '5xx'] }),
+  },
+  { additionalProperties: false },
+);
+
+export const BulkheadSchema = Type.Object(
+  {
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    maxQueue: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+    queueTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 1_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ResilienceSchema = Type.Object(
+  {
+    timeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Deadline for all tries, until the response headers' }),
+    ),
+    retry: Type.Optional(RetrySchema),
+    circuitBreaker: Type.Optional(BreakerSchema),
+    bulkhead: Type.Optional(BulkheadSchema),
+  },
+  { additionalProperties: false, description: 'Deadline, retries, circuit breaker, bulkhead (docs/resilience.md)' },
+);
+
+/** What a route may set for its own calls; the breaker and bulkhead stay the upstream's. */
+export const RouteResilienceSchema = Type.Object(
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+    retry: Type.Optional(Type.Union([Type.Literal(false), RetrySchema])),
+  },
+  { additionalProperties: false, description: 'Replaces the upstream’s deadline and retry settings for this route' },
+);
+
+export type ResilienceConfig = Static<typeof ResilienceSchema>;
+export type RetryConfig = Static<typeof RetrySchema>;
+export type BreakerConfig = Static<typeof BreakerSchema>;
+export type BulkheadConfig = Static<typeof BulkheadSchema>;
+export type RouteResilienceConfig = Static<typeof RouteResilienceSchema>;
