@@ -3,7 +3,7 @@
  * `Answer`, throw a `JunctionError`, or hand an `UpstreamResponse` to `writeUpstreamResponse`.
  */
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { Internal, isJunctionError, JunctionError, NotAcceptable } from '../core/errors.ts';
 import { dataFormat } from '../core/negotiate.ts';
 import type { Answer, UpstreamResponse } from '../core/policy.ts';
@@ -90,6 +90,34 @@ export async function runOnResponse(
   let current = res;
   for (const p of route.onResponse) current = await p.onResponse!(ctx, current);
   return current;
+}
+
+/**
+ * An upstream call ended without a response (refused, reset, timed out, circuit open). Routes with
+ * `onResponse` policies get to see it as the problem response it would be, marked with `error`, so
+ * that a cache can answer stale-if-error (RFC 5861 §4); otherwise the problem goes out as it is.
+ */
+export function answerError(
+  ctx: Context,
+  res: ServerResponse,
+  route: CompiledRoute,
+  rt: Runtime,
+  err: JunctionError,
+): void {
+  ctx.errorCode = err.code;
+  if (route.onResponse.length === 0 || res.headersSent) {
+    sendProblem(ctx, res, err, rt);
+    return;
+  }
+  const { status, headers, body } = problemResponse(err, ctx.headers.accept, ctx.id, ctx.path);
+  const problem: UpstreamResponse = { status, headers, body: Readable.from([Buffer.from(body)]), error: err };
+  runOnResponse(ctx, route, problem).then(
+    (final) => {
+      if (final.error === undefined) ctx.errorCode = undefined;
+      writeUpstreamResponse(ctx, res, final, rt);
+    },
+    (e: unknown) => sendProblem(ctx, res, e, rt),
+  );
 }
 
 export function writeUpstreamResponse(
