@@ -170,7 +170,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.#committed) {
       // Parsed before the pause took effect: hold it until the policies decide.
-      (this.#held ??= []).push(chunk);
+      if (this.#held === undefined) this.#held = [];
+      this.#held.push(chunk);
       return;
     }
     if (!this.#data(chunk)) {
