@@ -31,6 +31,8 @@ export {
   type ConfigRevisionsTable,
   type Database,
   type NodesTable,
+  type ShardDirectoryTable,
 } from './schema.ts';
+export { ShardDirectoryRepository, type ShardEntry, type ShardPage } from './shard-directory.ts';
 export type { SqliteSynchronous } from './sqlite-dialect.ts';
 export { parseStoreUrl, resolveStoreTarget, type StoreTarget } from './url.ts';

@@ -12,6 +12,7 @@ import { type MigrateResult, migrate } from './migrate.ts';
 import { NodeRepository } from './nodes.ts';
 import { checkSchemaName, createPool } from './postgres.ts';
 import type { Database } from './schema.ts';
+import { ShardDirectoryRepository } from './shard-directory.ts';
 import { ImmediateSqliteDialect, NodeSqliteDatabase, type SqliteSynchronous } from './sqlite-dialect.ts';
 import { resolveStoreTarget } from './url.ts';
 
@@ -39,6 +40,7 @@ export interface Store {
   close(): Promise<void>;
   nodes: NodeRepository;
   configRevisions: ConfigRevisionRepository;
+  shards: ShardDirectoryRepository;
 }
 
 /**
@@ -96,6 +98,7 @@ function assemble(
     },
     nodes: new NodeRepository(db, dialect),
     configRevisions: new ConfigRevisionRepository(db),
+    shards: new ShardDirectoryRepository(db),
   };
 }
 

@@ -22,7 +22,7 @@ interface PlanCase {
 }
 
 function repositoryQueries(store: Store, now: number): PlanCase[] {
-  const { nodes, configRevisions: revs } = store;
+  const { nodes, configRevisions: revs, shards } = store;
   const sample = { id: 'cfg_0000000000000', hash: 'h', status: 'applied', source: 'file' } as const;
   return [
     { name: 'nodes.live', query: nodes.liveQuery(now - 30_000), kind: 'lookup' },
@@ -47,6 +47,11 @@ function repositoryQueries(store: Store, now: number): PlanCase[] {
       query: revs.listQuery({ limit: 20, status: 'rejected' }),
       kind: 'lookup',
     },
+    { name: 'shards.get', query: shards.getQuery('r', 'k'), kind: 'lookup' },
+    { name: 'shards.put', query: shards.putQuery('r', 'k', 'u', now), kind: 'upsert' },
+    { name: 'shards.delete', query: shards.deleteQuery('r', 'k'), kind: 'lookup' },
+    { name: 'shards.list', query: shards.listQuery('r', { limit: 20 }), kind: 'lookup' },
+    { name: 'shards.list after', query: shards.listQuery('r', { limit: 20, after: 'k' }), kind: 'lookup' },
     {
       name: 'configRevisions.list status after',
       query: revs.listQuery({ limit: 20, status: 'applied', after: 'cfg_Z' }),

@@ -36,7 +36,17 @@ export interface ConfigRevisionsTable {
   created_at: number;
 }
 
+export interface ShardDirectoryTable {
+  /** The route whose `shard.directory` this entry belongs to. */
+  route: string;
+  shard_key: string;
+  /** Name of the upstream (shard) that holds the key. */
+  upstream: string;
+  updated_at: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   config_revisions: ConfigRevisionsTable;
+  shard_directory: ShardDirectoryTable;
 }
