@@ -3,13 +3,15 @@ import { test } from 'node:test';
 import { startServices } from './index.ts';
 import { start as startUsers } from './users.ts';
 
-test('starts users, orders and products and reports their urls', async (t) => {
-  const demo = await startServices({ ports: { users: 0, orders: 0, products: 0 } });
+test('starts users, orders, products, partner and slow and reports their urls', async (t) => {
+  const demo = await startServices({ ports: { users: 0, orders: 0, products: 0, partner: 0, slow: 0 } });
   t.after(() => demo.close());
   const checks = {
     users: '/users/usr_ada',
     orders: '/orders/ord_1001',
     products: '/v2/products/prd_mug',
+    partner: '/rates',
+    slow: '/slow?ms=0',
   } as const;
   for (const [name, path] of Object.entries(checks) as [keyof typeof checks, string][]) {
     assert.match(demo.urls[name], /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -19,12 +21,20 @@ test('starts users, orders and products and reports their urls', async (t) => {
 });
 
 test('takes ports from DEMO_*_PORT when none is given', async (t) => {
-  const env = { DEMO_USERS_PORT: '0', DEMO_ORDERS_PORT: '0', DEMO_PRODUCTS_PORT: '0' };
+  const env = {
+    DEMO_USERS_PORT: '0',
+    DEMO_ORDERS_PORT: '0',
+    DEMO_PRODUCTS_PORT: '0',
+    DEMO_PARTNER_PORT: '0',
+    DEMO_SLOW_PORT: '0',
+  };
   const demo = await startServices({ env });
   t.after(() => demo.close());
   assert.notEqual(new URL(demo.urls.users).port, '9101');
   assert.notEqual(new URL(demo.urls.orders).port, '9102');
   assert.notEqual(new URL(demo.urls.products).port, '9103');
+  assert.notEqual(new URL(demo.urls.partner).port, '9104');
+  assert.notEqual(new URL(demo.urls.slow).port, '9105');
 });
 
 test('refuses a malformed port before starting anything', async () => {
@@ -36,7 +46,10 @@ test('fails as a whole when one port is taken', async (t) => {
   const squatter = await startUsers({ port: 0 });
   t.after(() => squatter.close());
   const taken = Number(new URL(squatter.url).port);
-  await assert.rejects(startServices({ ports: { users: 0, orders: taken, products: 0 } }), {
-    code: 'EADDRINUSE',
-  });
+  await assert.rejects(
+    startServices({ ports: { users: 0, orders: taken, products: 0, partner: 0, slow: 0 } }),
+    {
+      code: 'EADDRINUSE',
+    },
+  );
 });

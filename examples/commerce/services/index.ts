@@ -1,16 +1,18 @@
 /**
  * Starts the commerce demo's upstream services together. Run it directly to keep them up:
  * `node examples/commerce/services/index.ts` (ports from DEMO_USERS_PORT, DEMO_ORDERS_PORT,
- * DEMO_PRODUCTS_PORT, else 9101–9103).
+ * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, else 9101–9105).
  */
 import type { RunningService } from './http.ts';
 import { start as startOrders } from './orders.ts';
+import { start as startPartner } from './partner.ts';
 import { start as startProducts } from './products.ts';
+import { start as startSlow } from './slow.ts';
 import { start as startUsers } from './users.ts';
 
 export type { RunningService, StartOptions } from './http.ts';
 
-export type ServiceName = 'users' | 'orders' | 'products';
+export type ServiceName = 'users' | 'orders' | 'products' | 'partner' | 'slow';
 
 export interface ServicesOptions {
   /** Defaults to 127.0.0.1: the services trust whatever reaches them, so they stay off the network. */
@@ -30,6 +32,9 @@ const defaults = {
   users: { port: 9101, env: 'DEMO_USERS_PORT', start: startUsers },
   orders: { port: 9102, env: 'DEMO_ORDERS_PORT', start: startOrders },
   products: { port: 9103, env: 'DEMO_PRODUCTS_PORT', start: startProducts },
+  // Fault demos (docs/chaos.md): a flaky partner API steered via /_control, and a slow service.
+  partner: { port: 9104, env: 'DEMO_PARTNER_PORT', start: startPartner },
+  slow: { port: 9105, env: 'DEMO_SLOW_PORT', start: startSlow },
 } as const;
 
 const names = Object.keys(defaults) as ServiceName[];
@@ -46,7 +51,7 @@ function portFor(name: ServiceName, options: ServicesOptions): number {
 }
 
 /**
- * Starts users, orders and products; if any fails to listen, the others are closed again.
+ * Starts users, orders, products, partner and slow; if any fails to listen, the others are closed again.
  * @example
  * const demo = await startServices({ ports: { users: 0, orders: 0, products: 0 } });
  * console.log(demo.urls.orders);

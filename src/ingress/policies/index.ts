@@ -1,5 +1,6 @@
 import type { PolicyFactory } from '../../core/policy.ts';
 import { accessLog } from './access-log/index.ts';
+import { fault } from './fault/index.ts';
 import { metrics } from './metrics/index.ts';
 import { negotiate } from './negotiate/index.ts';
 import { tracing } from './tracing/index.ts';
@@ -10,4 +11,5 @@ export const POLICIES: readonly PolicyFactory[] = [
   accessLog,
   metrics,
   negotiate,
+  fault,
 ] as unknown as PolicyFactory[];

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { start } from './slow.ts';
+
+async function startSlow(t: TestContext) {
+  const slow = await start({ port: 0 });
+  t.after(() => slow.close());
+  const stats = async () => (await (await fetch(`${slow.url}/_stats`)).json()) as Record<string, number>;
+  return { ...slow, stats };
+}
+
+test('holds /slow?ms=N open at least N ms, then answers', async (t) => {
+  const { url } = await startSlow(t);
+  const started = performance.now();
+  const res = await fetch(`${url}/slow?ms=250`);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { heldMs: 250 });
+  assert.ok(performance.now() - started >= 250);
+});
+
+test('holds requests concurrently and counts how many are held', async (t) => {
+  const { url, stats } = await startSlow(t);
+  const calls = Array.from({ length: 4 }, () => fetch(`${url}/slow?ms=300`).then((r) => r.json()));
+  await sleep(100);
+  assert.equal((await stats()).inFlight, 4);
+  await Promise.all(calls);
+  assert.deepEqual(await stats(), { inFlight: 0, maxInFlight: 4, served: 4 });
+});
+
+test('the default hold is 2000 ms', async (t) => {
+  const { url } = await startSlow(t);
+  await assert.rejects(fetch(`${url}/slow`, { signal: AbortSignal.timeout(300) }), { name: 'TimeoutError' });
+});
+
+test('a client that leaves releases its slot', async (t) => {
+  const { url, stats } = await startSlow(t);
+  await assert.rejects(fetch(`${url}/slow?ms=10000`, { signal: AbortSignal.timeout(100) }));
+  await sleep(50);
+  assert.deepEqual(await stats(), { inFlight: 0, maxInFlight: 1, served: 0 });
+});
+
+test('refuses a malformed or out-of-range ms', async (t) => {
+  const { url } = await startSlow(t);
+  for (const ms of ['abc', '-1', '1.5', '600001']) {
+    const res = await fetch(`${url}/slow?ms=${ms}`);
+    assert.equal(res.status, 400, ms);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_ms');
+  }
+});
+
+test('/health answers at once', async (t) => {
+  const { url } = await startSlow(t);
+  assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
+});
