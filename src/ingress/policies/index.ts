@@ -1,5 +1,6 @@
 import type { PolicyFactory } from '../../core/policy.ts';
 import { accessLog } from './access-log/index.ts';
+import { cache } from './cache/index.ts';
 import { fault } from './fault/index.ts';
 import { metrics } from './metrics/index.ts';
 import { negotiate } from './negotiate/index.ts';
@@ -12,4 +13,5 @@ export const POLICIES: readonly PolicyFactory[] = [
   metrics,
   negotiate,
   fault,
+  cache,
 ] as unknown as PolicyFactory[];
