@@ -18,7 +18,12 @@ export interface CallContext {
 export type Operation<T> = (ctx: CallContext) => Promise<T>;
 
 export interface Policy<T> {
-  execute(fn: Operation<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `fn` under this policy. `attempt` is the try number of the enclosing layer when the policy
+   * runs inside `wrap()` (so a breaker or timeout under a retry hands the retry's count on to `fn`);
+   * policies that do not count tries pass it through unchanged, and it defaults to 1.
+   */
+  execute(fn: Operation<T>, signal?: AbortSignal, attempt?: number): Promise<T>;
 }
 
 /**
