@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import '../src/admin/errors.ts';
-import '../src/config/errors.ts';
-import '../src/ingress/errors.ts';
-import '../src/store/errors.ts';
 import { errorCatalog } from '../src/core/errors.ts';
+
+// Every area declares its codes in an errors.ts; load them all so the catalog is complete.
+const src = new URL('../src/', import.meta.url);
+for (const file of readdirSync(src, { recursive: true }) as string[]) {
+  if (file.endsWith('errors.ts')) await import(new URL(file, src).href);
+}
 
 const doc = (name: string) => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8');
 

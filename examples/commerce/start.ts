@@ -1,6 +1,6 @@
 /**
  * `npm start`: the commerce demo's services, then the gateway in front of them.
- * Ports: gateway 8080 (proxy) and 8081 (admin); services 9101-9103 (DEMO_*_PORT to change).
+ * Ports: gateway 8080 (proxy) and 8081 (admin); services 9101-9105 (DEMO_*_PORT to change).
  */
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../../src/cli/gateway.ts';

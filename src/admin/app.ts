@@ -12,9 +12,10 @@ import type { Services } from '../core/services.ts';
 import { adminAuth } from './auth.ts';
 import { AdminNotFound, AdminValidation } from './errors.ts';
 import { type ConfigAdmin, registerConfigRoutes } from './routes/config.ts';
+import { registerShardRoutes, type ShardAdmin } from './routes/shards.ts';
 import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
 
-export interface AdminDeps extends ConfigAdmin, SystemAdmin {
+export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin {
   services: Services;
   /** Bearer token for `/admin/v1`; compared in constant time. */
   token: string;
@@ -76,6 +77,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', adminAuth(deps.token));
       registerConfigRoutes(api, deps);
+      registerShardRoutes(api, deps);
     },
     { prefix: '/admin/v1' },
   );

@@ -18,6 +18,7 @@ import { createMetrics } from '../core/metrics.ts';
 import type { Services } from '../core/services.ts';
 import { createSpanExporter } from '../core/tracing.ts';
 import {
+  closePolicies,
   closeUpstreams,
   compileRuntime,
   ProxyServer,
@@ -74,6 +75,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ? createSpanExporter({ ...config.observability.otlp, serviceName: config.observability.serviceName })
       : undefined,
   };
+  const shardDirectory = {
+    lookup: async (route: string, key: string) => (await store.shards.get(route, key))?.upstream,
+  };
   const heartbeat = fixedNodeId === undefined ? keepLease(store, services, instanceId, nodeId) : undefined;
 
   const adminToken = env.JUNCTION_ADMIN_TOKEN || config.admin.token || randomBytes(24).toString('base64url');
@@ -94,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   let initial: Runtime;
   try {
-    initial = compileRuntime(loaded, services);
+    initial = compileRuntime(loaded, services, undefined, shardDirectory);
   } catch (err) {
     await release();
     throw err;
@@ -108,7 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const source = by === 'file' ? 'file' : 'admin';
     try {
       const next = loadConfigFile(options.configFile, env);
-      const runtime = compileRuntime(next, services, server.runtime);
+      const runtime = compileRuntime(next, services, server.runtime, shardDirectory);
       warnOnRestartOnly(loaded, next, services);
       server.swap(runtime);
       loaded = next;
@@ -141,6 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     currentConfig: () => ({ revision: revision.id, hash: revision.hash, config: loaded.config }),
     reload,
+    runtime: () => server.runtime,
     routes: () => routeSummaries(server.runtime),
     upstreams: () => upstreamSummaries(server.runtime),
     notReadyReason: async () => {
@@ -192,6 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const drained = await server.drain(loaded.config.shutdown.drainTimeoutMs);
       await admin.close();
       await closeUpstreams(server.runtime.upstreams.values());
+      await closePolicies(services);
       await release();
       return { drained };
     },

@@ -345,7 +345,7 @@ test('a route has exactly one handler', async () => {
     ),
   );
   assert.deepEqual(brief(issues), [
-    '4:5 /routes/0 a route needs a handler: proxy or respond',
+    '4:5 /routes/0 a route needs a handler: proxy, respond or shard',
     '6:5 /routes/1 a route has one handler, not proxy and respond',
   ]);
 });

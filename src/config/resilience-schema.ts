@@ -19,15 +19,24 @@ export type FailureKind = Static<typeof FailureKind>;
 
 export const RetrySchema = Type.Object(
   {
-    attempts: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Tries in all, the first included' }),
+    attempts: Type.Integer({
+      minimum: 1,
+      maximum: 10,
+      default: 3,
+      description: 'Tries in all, the first included',
+    }),
     perTryTimeoutMs: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 600_000, description: 'Deadline of one try, until the response headers' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 600_000,
+        description: 'Deadline of one try, until the response headers',
+      }),
     ),
     backoff: Type.Object(
       {
         strategy: Type.Union([Type.Literal('full'), Type.Literal('decorrelated'), Type.Literal('none')], {
           default: 'full',
-          description: 'Exponential backoff with full jitter, decorrelated jitter, or none',
+          description: 'Exponential backoff with full jitter, decorrelated jitter, or no jitter (none)',
         }),
         baseMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
         capMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
@@ -36,26 +45,39 @@ export const RetrySchema = Type.Object(
     ),
     retryOn: Type.Array(FailureKind, {
       default: ['connect-failure', 'reset', 'timeout', 502, 503, 504],
-      description: 'Outcomes that are retried (only for idempotent methods or requests with an Idempotency-Key)',
+      description:
+        'Outcomes that are retried (only for idempotent methods or requests with an Idempotency-Key)',
     }),
     budget: Type.Union(
       [
         Type.Literal(false),
         Type.Object(
           {
-            ratio: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Retries per request at most' }),
+            ratio: Type.Number({
+              minimum: 0,
+              maximum: 1,
+              default: 0.2,
+              description: 'Retries per request at most',
+            }),
             minRetriesPerSecond: Type.Number({ minimum: 0, default: 3 }),
-            ttlMs: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 10_000 }),
+            ttlMs: Type.Integer({ minimum: 1_000, maximum: 60_000, multipleOf: 1_000, default: 10_000 }),
           },
           { additionalProperties: false },
         ),
       ],
-      { default: {}, description: 'Retry budget (Finagle): retries cannot multiply an outage; false turns it off' },
+      {
+        default: {},
+        description: 'Retry budget (Finagle): retries cannot multiply an outage; false turns it off',
+      },
     ),
     retryAfter: Type.Object(
       {
         honor: Type.Boolean({ default: true, description: "Wait at least the upstream's Retry-After" }),
-        maxMs: Type.Integer({ minimum: 0, default: 10_000, description: 'A longer Retry-After ends the retries' }),
+        maxMs: Type.Integer({
+          minimum: 0,
+          default: 10_000,
+          description: 'A longer Retry-After ends the retries',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -72,11 +94,29 @@ export const RetrySchema = Type.Object(
 export const BreakerSchema = Type.Object(
   {
     mode: Type.Union([Type.Literal('sampling'), Type.Literal('consecutive')], { default: 'sampling' }),
-    failureRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'sampling: opens above this' }),
-    minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'sampling: volume before it may open' }),
+    failureRatio: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'sampling: opens above this',
+    }),
+    minimumRequests: Type.Integer({
+      minimum: 1,
+      default: 20,
+      description: 'sampling: volume before it may open',
+    }),
     windowMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
-    consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'consecutive: opens after this many' }),
-    resetMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Open time before probing' }),
+    consecutiveFailures: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description: 'consecutive: opens after this many',
+    }),
+    resetMs: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      default: 30_000,
+      description: 'Open time before probing',
+    }),
     halfOpenProbes: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
     failOn: Type.Array(FailureKind, { default: ['connect-failure', 'reset', 'timeout', '5xx'] }),
   },
@@ -95,13 +135,20 @@ export const BulkheadSchema = Type.Object(
 export const ResilienceSchema = Type.Object(
   {
     timeoutMs: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Deadline for all tries, until the response headers' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 3_600_000,
+        description: 'Deadline for all tries, until the response headers',
+      }),
     ),
     retry: Type.Optional(RetrySchema),
     circuitBreaker: Type.Optional(BreakerSchema),
     bulkhead: Type.Optional(BulkheadSchema),
   },
-  { additionalProperties: false, description: 'Deadline, retries, circuit breaker, bulkhead (docs/resilience.md)' },
+  {
+    additionalProperties: false,
+    description: 'Deadline, retries, circuit breaker, bulkhead (docs/resilience.md)',
+  },
 );
 
 /** What a route may set for its own calls; the breaker and bulkhead stay the upstream's. */
@@ -110,7 +157,10 @@ export const RouteResilienceSchema = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
     retry: Type.Optional(Type.Union([Type.Literal(false), RetrySchema])),
   },
-  { additionalProperties: false, description: 'Replaces the upstream’s deadline and retry settings for this route' },
+  {
+    additionalProperties: false,
+    description: 'Replaces the upstream’s deadline and retry settings for this route',
+  },
 );
 
 export type ResilienceConfig = Static<typeof ResilienceSchema>;

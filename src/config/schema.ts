@@ -45,7 +45,7 @@ export const UpstreamSchema = Type.Object(
   {
     targets: Type.Array(Type.Union([Type.String({ pattern: '^https?://[^/?#]+/?$' }), TargetSchema]), {
       minItems: 1,
-      description: 'Origins to balance over (round robin)',
+      description: 'Origins to balance over (see balance)',
     }),
     pool: Type.Object(
       {
@@ -72,6 +72,114 @@ export const UpstreamSchema = Type.Object(
         idleMs: Ms(60_000, 'Longest pause between two body chunks from the upstream'),
       },
       { additionalProperties: false, default: {} },
+    ),
+    balance: Type.Object(
+      {
+        strategy: Type.Union(
+          [
+            Type.Literal('round-robin'),
+            Type.Literal('least-request'),
+            Type.Literal('consistent-hash'),
+            Type.Literal('sticky-cookie'),
+          ],
+          {
+            default: 'round-robin',
+            description:
+              'round-robin; least-request (two random targets, the one with fewer in flight); consistent-hash (hashOn); sticky-cookie (cookie)',
+          },
+        ),
+        hashOn: Type.Union(
+          [
+            Type.Object({ header: HeaderName }, { additionalProperties: false }),
+            Type.Object(
+              { cookie: Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLength: 256 }) },
+              { additionalProperties: false },
+            ),
+            Type.Object(
+              { claim: Type.String({ minLength: 1, maxLength: 256, description: 'JWT claim name' }) },
+              { additionalProperties: false },
+            ),
+            Type.Object({ clientIp: Type.Literal(true) }, { additionalProperties: false }),
+          ],
+          {
+            default: { clientIp: true },
+            description: 'consistent-hash key; a request without it is balanced round robin',
+          },
+        ),
+        cookie: Type.Object(
+          {
+            name: Type.String({
+              pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+              maxLength: 256,
+              default: 'jx_affinity',
+              description: 'sticky-cookie: cookie naming the target',
+            }),
+            maxAgeS: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 31_536_000,
+                description: 'Max-Age of the cookie; without it the cookie lasts the browser session',
+              }),
+            ),
+            secure: Type.Boolean({ default: false, description: 'Add Secure (HTTPS-only clients)' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    healthCheck: Type.Optional(
+      Type.Object(
+        {
+          path: Type.String({ pattern: '^/', description: 'Path probed with GET on each target' }),
+          intervalMs: Ms(5_000, 'Time between the end of one check and the start of the next'),
+          timeoutMs: Ms(2_000, 'A check without a full response by then fails'),
+          healthyThreshold: Type.Integer({
+            minimum: 1,
+            maximum: 100,
+            default: 2,
+            description: 'Passing checks in a row that bring an unhealthy target back',
+          }),
+          unhealthyThreshold: Type.Integer({
+            minimum: 1,
+            maximum: 100,
+            default: 3,
+            description: 'Failing checks in a row that take a target out of rotation',
+          }),
+          expectStatus: Type.Array(
+            Type.Union([
+              Type.Integer({ minimum: 100, maximum: 599 }),
+              Type.String({ pattern: '^[1-5][0-9]{2}-[1-5][0-9]{2}$' }),
+            ]),
+            { minItems: 1, default: ['200-399'], description: 'Passing statuses: codes or inclusive ranges' },
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Active health checks; without them targets count as healthy',
+        },
+      ),
+    ),
+    outlierDetection: Type.Optional(
+      Type.Object(
+        {
+          consecutiveFailures: Type.Integer({
+            minimum: 1,
+            maximum: 1_000,
+            default: 5,
+            description: 'Failures in a row (no response, or 5xx) that eject a target',
+          }),
+          ejectionMs: Ms(30_000, 'First ejection; each repeat doubles it'),
+          maxEjectionMs: Ms(300_000, 'Longest ejection'),
+          maxEjectionPercent: Type.Integer({
+            minimum: 0,
+            maximum: 100,
+            default: 50,
+            description: 'Most targets ejected at once, in percent (at least one)',
+          }),
+        },
+        { additionalProperties: false, description: 'Passive health: eject targets that keep failing' },
+      ),
     ),
     resilience: Type.Optional(ResilienceSchema),
   },
@@ -167,6 +275,73 @@ export const ProxyHandlerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Q22: a route whose requests go to one of several upstream shards chosen from a key. */
+export const ShardHandlerSchema = Type.Object(
+  {
+    key: Type.Union(
+      [
+        Type.Object({ param: Type.String() }, { additionalProperties: false }),
+        Type.Object({ header: HeaderName }, { additionalProperties: false }),
+        Type.Object({ claim: Type.String() }, { additionalProperties: false }),
+      ],
+      { description: 'Where the shard key comes from: a path parameter, a header or a JWT claim' },
+    ),
+    strategy: Type.Union(
+      [
+        Type.Literal('hash'),
+        Type.Literal('consistent-hash'),
+        Type.Literal('range'),
+        Type.Literal('directory'),
+      ],
+      {
+        description:
+          'hash: murmur3(key) % n; consistent-hash: jump hash; range: first range whose upTo ≥ key; directory: store lookup',
+      },
+    ),
+    upstreams: Type.Optional(
+      Type.Array(Name, {
+        minItems: 1,
+        description: 'hash and consistent-hash: the shards, in order (append to grow)',
+      }),
+    ),
+    ranges: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            upTo: Type.Optional(
+              Type.Union([Type.String(), Type.Number()], { description: 'Inclusive upper bound' }),
+            ),
+            upstream: Name,
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, description: 'range: in ascending order; the last may omit upTo (catch-all)' },
+      ),
+    ),
+    directory: Type.Optional(
+      Type.Object(
+        {
+          default: Type.Optional(Name),
+          cacheMs: Type.Integer({
+            minimum: 0,
+            maximum: 3_600_000,
+            default: 5_000,
+            description: 'How long a lookup is reused',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'directory: keys → shard in the store, edited via /admin/v1/shards',
+        },
+      ),
+    ),
+    stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+    addPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+    preserveHost: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const RespondHandlerSchema = Type.Object(
   {
     status: Type.Integer({ minimum: 200, maximum: 599, default: 200 }),
@@ -188,6 +363,7 @@ export const RouteSchema = Type.Object(
     match: MatchSchema,
     proxy: Type.Optional(ProxyHandlerSchema),
     respond: Type.Optional(RespondHandlerSchema),
+    shard: Type.Optional(ShardHandlerSchema),
     policies: Type.Optional(
       Type.Record(
         Type.String(),
@@ -361,6 +537,7 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type UpstreamConfig = Static<typeof UpstreamSchema>;
 export type ApiConfig = Static<typeof ApiSchema>;
 export type MatchConfig = Static<typeof MatchSchema>;
+export type ShardConfig = Static<typeof ShardHandlerSchema>;
 
 /** The published JSON Schema: the config schema with each policy's schema spelled out. */
 export function jsonSchema(

@@ -43,3 +43,5 @@ export const ResponseTooLarge = defineError(
   'Upstream response too large to convert',
 );
 export const NoHealthyTarget = defineError('no_healthy_target', 503, 'No healthy upstream target');
+export const ShardKeyMissing = defineError('shard_key_missing', 400, 'The request carries no shard key');
+export const ShardNotFound = defineError('shard_not_found', 404, 'No shard holds this key');

@@ -4,3 +4,4 @@ export { compileRuntime, policyFactories, type Runtime } from './runtime.ts';
 export { ProxyServer, type ProxyServerOptions } from './server.ts';
 export { type RouteSummary, routeSummaries, type UpstreamSummary, upstreamSummaries } from './summaries.ts';
 export { closeUpstreams, type Upstream } from './upstreams.ts';
+export { closePolicies } from './policies/index.ts';

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { RouteConfig } from '../config/schema.ts';
 import type { Policy } from '../core/policy.ts';
 import type { Context } from './context.ts';
+import type { RouteStack } from './resilience.ts';
 import type { Runtime } from './runtime.ts';
 
 /** A route handler ends the request: it writes the response (through `onResponse`) or throws. */
@@ -9,6 +10,8 @@ export interface Handler {
   /** Name of the upstream, for metrics and logs; undefined for handlers that answer themselves. */
   readonly upstream: string | undefined;
   handle(ctx: Context, res: ServerResponse, route: CompiledRoute, rt: Runtime): void | Promise<void>;
+  /** Forgets cached lookups (the shard directory after an admin edit); `key` alone, or all. */
+  invalidate?(key?: string): void;
 }
 
 export interface CompiledRoute {
@@ -20,6 +23,8 @@ export interface CompiledRoute {
   readonly onResponse: Policy[];
   readonly onLog: Policy[];
   readonly maxBodyBytes: number;
+  /** The resilience stack for this route's calls to an upstream; undefined: none, direct path. */
+  readonly stackFor: (upstream: string) => RouteStack | undefined;
   /** Set when the version this route serves is deprecated (Q6). */
   readonly deprecation: Deprecation | undefined;
 }

@@ -11,14 +11,16 @@ import { Value } from 'typebox/value';
 import { ConfigInvalid, type ConfigIssue } from '../config/errors.ts';
 import type { LoadedConfig } from '../config/loader.ts';
 import { formatIssues } from '../config/loader.ts';
-import type { ApiConfig, Config, RouteConfig } from '../config/schema.ts';
+import type { ApiConfig, Config, RouteConfig, ShardConfig } from '../config/schema.ts';
 import { JunctionError } from '../core/errors.ts';
 import type { Policy, PolicyFactory } from '../core/policy.ts';
 import type { Services } from '../core/services.ts';
 import { type ForwardingOptions, trustedProxies } from './forwarding.ts';
 import { proxyHandler } from './handlers/proxy.ts';
 import { respondHandler } from './handlers/respond.ts';
+import { type ShardDirectory, shardHandler } from './handlers/shard.ts';
 import { POLICIES } from './policies/index.ts';
+import { type RouteStack, routeStack, type UpstreamResilience, upstreamResilience } from './resilience.ts';
 import type { CompiledRoute, Deprecation, Handler } from './route.ts';
 import { Router } from './router.ts';
 import { buildUpstreams, type Upstream } from './upstreams.ts';
@@ -29,6 +31,12 @@ export interface Runtime {
   readonly upstreams: Map<string, Upstream>;
   readonly forwarding: ForwardingOptions;
   readonly services: Services;
+  /** Per upstream: circuit breaker, bulkhead and retry budget (shared by the routes calling it). */
+  readonly resilience: Map<string, UpstreamResilience>;
+  /** Compiled routes by name. */
+  readonly routes: Map<string, CompiledRoute>;
+  /** Shard directory lookups for `shard` routes with the `directory` strategy. */
+  readonly shards: ShardDirectory;
   /** Pseudo-route for requests no route matched: the default policies, so they are logged and counted. */
   readonly fallback: CompiledRoute;
   /** Upstreams of the previous snapshot that this one no longer uses; closed after the swap. */
@@ -41,13 +49,58 @@ export function policyFactories(): readonly PolicyFactory[] {
   return POLICIES;
 }
 
-export function compileRuntime(loaded: LoadedConfig, services: Services, previous?: Runtime): Runtime {
+const NO_DIRECTORY: ShardDirectory = { lookup: async () => undefined };
+
+export function compileRuntime(
+  loaded: LoadedConfig,
+  services: Services,
+  previous?: Runtime,
+  shards: ShardDirectory = NO_DIRECTORY,
+): Runtime {
   const { config } = loaded;
   const issues: ConfigIssue[] = [];
   const issue = (path: string, message: string) =>
     issues.push({ file: loaded.file, ...loaded.locate(path), path, message });
 
   checkReferences(config, issue);
+  // Breakers, bulkheads and budgets per upstream, kept across reloads while their config is unchanged.
+  const resilience = new Map<string, UpstreamResilience>();
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    try {
+      resilience.set(
+        name,
+        upstreamResilience(name, u.resilience, services.metrics.registry, previous?.resilience.get(name)),
+      );
+    } catch (err) {
+      // The policies check their settings too (RangeError); say so at the config's place.
+      issue(`/upstreams/${name}/resilience`, (err as Error).message);
+      resilience.set(name, upstreamResilience(name, undefined, services.metrics.registry, undefined));
+    }
+  }
+  /** A route's stack per upstream it calls, built on first use (a shard route may call any). */
+  const stacks = (rc: RouteConfig) => {
+    const memo = new Map<string, RouteStack | undefined>();
+    return (name: string) => {
+      if (!memo.has(name)) {
+        const shared = resilience.get(name)!;
+        const own = config.upstreams[name]?.resilience;
+        memo.set(name, routeStack(name, shared, own, rc.proxy?.resilience, services.metrics.registry));
+      }
+      return memo.get(name);
+    };
+  };
+  /** A proxy route's stack is built now, so that settings the policies refuse are config errors. */
+  const checkedStacks = (rc: RouteConfig, i: number) => {
+    const stackFor = stacks(rc);
+    if (rc.proxy && resilience.has(rc.proxy.upstream)) {
+      try {
+        stackFor(rc.proxy.upstream);
+      } catch (err) {
+        issue(`/routes/${i}/proxy/resilience`, (err as Error).message);
+      }
+    }
+    return stackFor;
+  };
   const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
   config.routes.forEach((rc, i) => {
     const policies = buildPolicies(config, rc, i, services, issue);
@@ -64,6 +117,7 @@ export function compileRuntime(loaded: LoadedConfig, services: Services, previou
         onLog: policies.filter((p) => p.onLog),
         maxBodyBytes: rc.limits?.maxBodyBytes ?? config.limits.maxBodyBytes,
         deprecation: deprecationOf(rc, config.apis),
+        stackFor: checkedStacks(rc, i),
       },
     });
   });
@@ -76,9 +130,12 @@ export function compileRuntime(loaded: LoadedConfig, services: Services, previou
   return {
     config,
     router: new Router(routes, config.apis),
+    routes: new Map(routes.map((r) => [r.route.name, r.route])),
+    resilience,
     upstreams,
     retired,
     services,
+    shards,
     fallback: {
       name: 'unmatched',
       config: fallbackConfig,
@@ -88,6 +145,7 @@ export function compileRuntime(loaded: LoadedConfig, services: Services, previou
       onLog: fallbackPolicies.filter((p) => p.onLog),
       maxBodyBytes: 0,
       deprecation: undefined,
+      stackFor: () => undefined,
     },
     forwarding: {
       mode: config.forwarding.headers,
@@ -106,6 +164,12 @@ function checkReferences(config: Config, issue: (path: string, message: string) 
     if (r.proxy && !(r.proxy.upstream in config.upstreams)) {
       const known = Object.keys(config.upstreams).join(', ') || 'none';
       issue(`/routes/${i}/proxy/upstream`, `no upstream named ${r.proxy.upstream} (defined: ${known})`);
+    }
+    if (r.shard) {
+      checkShard(config, r.shard, i, issue);
+      if ('param' in r.shard.key && !r.match.path.includes(`:${r.shard.key.param}`)) {
+        issue(`/routes/${i}/shard/key/param`, `the route path ${r.match.path} has no :${r.shard.key.param}`);
+      }
     }
     const v = r.match.version;
     if (v) {
@@ -145,17 +209,18 @@ function buildHandler(
   i: number,
   issue: (path: string, message: string) => void,
 ): Handler | undefined {
-  const kinds = [rc.proxy && 'proxy', rc.respond && 'respond'].filter(Boolean);
+  const kinds = [rc.proxy && 'proxy', rc.respond && 'respond', rc.shard && 'shard'].filter(Boolean);
   if (kinds.length !== 1) {
     issue(
       `/routes/${i}`,
       kinds.length === 0
-        ? 'a route needs a handler: proxy or respond'
+        ? 'a route needs a handler: proxy, respond or shard'
         : `a route has one handler, not ${kinds.join(' and ')}`,
     );
     return undefined;
   }
   if (rc.proxy) return proxyHandler(rc.proxy);
+  if (rc.shard) return shardHandler(rc.shard, rc.name);
   return respondHandler(rc.respond!);
 }
 
@@ -216,4 +281,33 @@ function deprecationOf(rc: RouteConfig, apis: Record<string, ApiConfig>): Deprec
 /** RFC 6901 §3: `~` and `/` inside a key are escaped in a JSON pointer. */
 function pointerToken(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function checkShard(
+  config: Config,
+  shard: ShardConfig,
+  i: number,
+  issue: (path: string, message: string) => void,
+): void {
+  const at = `/routes/${i}/shard`;
+  const known = (name: string, path: string) => {
+    if (!(name in config.upstreams)) issue(path, `no upstream named ${name}`);
+  };
+  const needs = {
+    hash: 'upstreams',
+    'consistent-hash': 'upstreams',
+    range: 'ranges',
+    directory: 'directory',
+  } as const;
+  const field = needs[shard.strategy];
+  if (shard[field] === undefined) issue(`${at}/strategy`, `strategy ${shard.strategy} needs shard.${field}`);
+  shard.upstreams?.forEach((u, j) => known(u, `${at}/upstreams/${j}`));
+  shard.ranges?.forEach((r, j) => {
+    known(r.upstream, `${at}/ranges/${j}/upstream`);
+    if (r.upTo === undefined && j !== shard.ranges!.length - 1)
+      issue(`${at}/ranges/${j}`, 'only the last range may omit upTo');
+  });
+  if (shard.directory?.default !== undefined) known(shard.directory.default, `${at}/directory/default`);
+  if ('param' in shard.key && !shard.key.param.match(/^[A-Za-z_][A-Za-z0-9_]*$/))
+    issue(`${at}/key/param`, 'not a parameter name');
 }

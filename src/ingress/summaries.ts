@@ -13,6 +13,8 @@ export interface RouteSummary {
 
 export interface UpstreamSummary {
   name: string;
+  /** Circuit breaker, bulkhead and retry budget state (absent parts are not configured). */
+  resilience: { circuitBreaker?: unknown; bulkhead?: unknown; retryBudget?: unknown };
   targets: {
     origin: string;
     connectionsOpened: number;
@@ -41,6 +43,7 @@ export function routeSummaries(rt: Runtime): RouteSummary[] {
 export function upstreamSummaries(rt: Runtime): UpstreamSummary[] {
   return [...rt.upstreams.values()].map((u) => ({
     name: u.name,
+    resilience: resilienceSummary(rt, u.name),
     targets: u.targets.map((t) => {
       const s = t.pool.stats;
       return {
@@ -57,4 +60,13 @@ export function upstreamSummaries(rt: Runtime): UpstreamSummary[] {
       };
     }),
   }));
+}
+
+function resilienceSummary(rt: Runtime, name: string): UpstreamSummary['resilience'] {
+  const r = rt.resilience.get(name);
+  return {
+    circuitBreaker: r?.breaker?.snapshot(),
+    bulkhead: r?.bulkhead?.snapshot(),
+    retryBudget: r?.budget?.snapshot(),
+  };
 }

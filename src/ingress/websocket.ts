@@ -79,7 +79,8 @@ function connect(
 ) {
   const upstream = rt.upstreams.get(proxy.upstream)!;
   const picked = upstream.pick(ctx);
-  if (picked === undefined) throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
+  if (picked === undefined)
+    throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
   const target = picked.target;
   ctx.upstream = upstream.name;
   ctx.target = target.origin;
@@ -132,6 +133,7 @@ function connect(
       duplex.on('close', () => client.destroy());
       client.on('close', () => {
         duplex.destroy();
+        upstream.done(target, false);
         log(rt, ctx, route, 101, startedAt, false);
       });
       client.pipe(duplex);
@@ -155,9 +157,11 @@ function connect(
     },
     onResponseEnd() {
       client.end();
+      upstream.done(target, refusedWith >= 500);
       log(rt, ctx, route, refusedWith, startedAt, false);
     },
     onResponseError(_controller, err) {
+      upstream.done(target, !client.destroyed);
       if (client.destroyed) {
         log(rt, ctx, route, 499, startedAt, true); // the client left first; nothing to tell it
         return;

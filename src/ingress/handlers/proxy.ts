@@ -4,13 +4,19 @@
  * small one. Built on undici's `dispatch` handler interface rather than `request()`: the response
  * goes straight from the upstream socket into the client's, without an intermediate stream.
  */
+import type { ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { JunctionError, PayloadTooLarge } from '../../core/errors.ts';
 import type { Context } from '../context.ts';
 import { NoHealthyTarget } from '../errors.ts';
 import { upstreamRequestHeaders } from '../forwarding.ts';
-import type { Handler } from '../route.ts';
+import type { RouteStack } from '../resilience.ts';
+import type { CompiledRoute, Handler } from '../route.ts';
+import type { Runtime } from '../runtime.ts';
+import { answerError } from '../send.ts';
+import { transportError } from '../transport-errors.ts';
+import type { Target, Upstream } from '../upstreams.ts';
 import { Exchange } from './exchange.ts';
 
 export interface ProxyOptions {
@@ -24,65 +30,175 @@ export function proxyHandler(options: ProxyOptions): Handler {
   return {
     upstream: options.upstream,
     handle(ctx, res, route, rt) {
-      const upstream = rt.upstreams.get(options.upstream)!;
-      const picked = upstream.pick(ctx);
-      if (picked === undefined) {
-        throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
-      }
-      const target = picked.target;
-      if (picked.setCookie !== undefined) ctx.responseHeaders['set-cookie'] = picked.setCookie;
-      ctx.upstream = upstream.name;
-      ctx.target = target.origin;
-      const req = ctx.req;
-      let body: Readable | null = null;
-      const length = req.headers['content-length'];
-      if (length !== undefined) {
-        const n = Number(length);
-        if (n > route.maxBodyBytes) {
-          throw new JunctionError(
-            PayloadTooLarge,
-            `body of ${n} bytes exceeds the limit of ${route.maxBodyBytes}`,
-          );
-        }
-        ctx.bytesIn = n;
-        if (n > 0) body = req;
-      } else if (req.headers['transfer-encoding'] !== undefined) {
-        // Chunked: the size is only known as it arrives, so count on the way through.
-        body = req.pipe(byteLimit(route.maxBodyBytes, ctx));
-      }
-      const headers = upstreamRequestHeaders(
-        {
-          headers: req.headers,
-          peerIp: ctx.peerIp,
-          protocol: ctx.protocol,
-          host: ctx.host,
-          requestId: ctx.id,
-          preserveHost: options.preserveHost === true,
-          extra: ctx.upstreamHeaders,
-        },
-        rt.forwarding,
-      );
-      upstream.sent(target);
-      const handler = new Exchange(ctx, res, route, rt, upstream, target, false);
-      ctx.onClose = handler.onClientClose;
-      target.pool.dispatch(
-        {
-          origin: target.origin,
-          path: upstreamPath(ctx, options),
-          method: ctx.method as Dispatcher.HttpMethod,
-          headers,
-          body,
-          // RFC 9110 §9.2.2: retrying is for resilience policies to decide, not the transport.
-          idempotent: false,
-        },
-        handler,
-      );
+      return forward(ctx, res, route, rt, rt.upstreams.get(options.upstream)!, options);
     },
   };
 }
 
+/** Relays the request to a target of `upstream` (the proxy handler, and the shard handler once it chose). */
+export function forward(
+  ctx: Context,
+  res: ServerResponse,
+  route: CompiledRoute,
+  rt: Runtime,
+  upstream: Upstream,
+  options: Omit<ProxyOptions, 'upstream'>,
+): void | Promise<void> {
+  const req = ctx.req;
+  const length = req.headers['content-length'];
+  let size: number | undefined;
+  if (length !== undefined) {
+    size = Number(length);
+    if (size > route.maxBodyBytes) {
+      throw new JunctionError(
+        PayloadTooLarge,
+        `body of ${size} bytes exceeds the limit of ${route.maxBodyBytes}`,
+      );
+    }
+    ctx.bytesIn = size;
+  }
+  const headers = upstreamRequestHeaders(
+    {
+      headers: req.headers,
+      peerIp: ctx.peerIp,
+      protocol: ctx.protocol,
+      host: ctx.host,
+      requestId: ctx.id,
+      preserveHost: options.preserveHost === true,
+      extra: ctx.upstreamHeaders,
+    },
+    rt.forwarding,
+  );
+  const path = upstreamPath(ctx, options);
+  const stack = route.stackFor(upstream.name);
+  if (stack !== undefined) return resilient(ctx, res, route, rt, upstream, stack, path, headers, size);
+
+  const target = pick(ctx, upstream);
+  let body: Readable | null = null;
+  if (size !== undefined) {
+    if (size > 0) body = req;
+  } else if (req.headers['transfer-encoding'] !== undefined) {
+    body = chunkedBody(ctx, route);
+  }
+  upstream.sent(target);
+  const exchange = new Exchange(ctx, res, route, rt, upstream, target, false);
+  ctx.onClose = exchange.onClientClose;
+  dispatch(target, exchange, ctx, path, headers, body);
+}
+
+function pick(ctx: Context, upstream: Upstream): Target {
+  const picked = upstream.pick(ctx);
+  if (picked === undefined)
+    throw new JunctionError(NoHealthyTarget, `every target of ${upstream.name} is unhealthy`);
+  if (picked.setCookie !== undefined) ctx.responseHeaders['set-cookie'] = picked.setCookie;
+  ctx.upstream = upstream.name;
+  ctx.target = picked.target.origin;
+  return picked.target;
+}
+
+function dispatch(
+  target: Target,
+  exchange: Exchange,
+  ctx: Context,
+  path: string,
+  headers: string[],
+  body: Readable | Buffer | null,
+): void {
+  target.pool.dispatch(
+    {
+      origin: target.origin,
+      path,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      // RFC 9110 §9.2.2: retrying is for resilience policies to decide, not the transport.
+      idempotent: false,
+    },
+    exchange,
+  );
+}
+
+/** Chunked: the size is only known as it arrives, so count on the way through. */
+function chunkedBody(ctx: Context, route: CompiledRoute): Readable {
+  return ctx.req.pipe(byteLimit(route.maxBodyBytes, ctx));
+}
+
+/** RFC 9110 §9.2.2; a request with an Idempotency-Key is safe to repeat by agreement (draft-ietf-httpapi-idempotency-key-header). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * The resilient path: the stack (deadline, retry, breaker, bulkhead, per-try timeout) runs attempts
+ * in deferred mode and judges each response head; the one it settles on is committed to the client.
+ * A request is retried only when repeating it is safe and its body was small enough to keep.
+ */
+async function resilient(
+  ctx: Context,
+  res: ServerResponse,
+  route: CompiledRoute,
+  rt: Runtime,
+  upstream: Upstream,
+  stack: RouteStack,
+  path: string,
+  headers: string[],
+  size: number | undefined,
+): Promise<void> {
+  const req = ctx.req;
+  let body: Buffer | Readable | null = null;
+  let policy = stack.once;
+  const repeatable = IDEMPOTENT.has(ctx.method) || req.headers['idempotency-key'] !== undefined;
+  const chunked = size === undefined && req.headers['transfer-encoding'] !== undefined;
+  if (stack.retry && repeatable && !chunked && (size ?? 0) <= stack.retry.bufferBytes) {
+    policy = stack.policy;
+    if (size !== undefined && size > 0) body = await readBody(req, size);
+  } else if (chunked) {
+    body = chunkedBody(ctx, route);
+  } else if (size !== undefined && size > 0) {
+    body = req;
+  }
+  const client = new AbortController();
+  let current: Exchange | undefined;
+  ctx.onClose = () => {
+    if (!res.writableFinished) {
+      client.abort(new Error('client closed the connection'));
+      current?.onClientClose();
+    }
+  };
+  let chosen: Exchange;
+  try {
+    chosen = await policy.execute(({ signal }) => {
+      signal.throwIfAborted();
+      const target = pick(ctx, upstream);
+      const exchange = new Exchange(ctx, res, route, rt, upstream, target, true);
+      current = exchange;
+      const onAbort = () => exchange.abort(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      upstream.sent(target);
+      dispatch(target, exchange, ctx, path, headers, body);
+      return exchange.head!.finally(() => signal.removeEventListener('abort', onAbort));
+    }, client.signal);
+  } catch (err) {
+    if (client.signal.aborted) return; // the client left; nobody to answer
+    answerError(ctx, res, route, rt, transportError(err, upstream.name));
+    return;
+  }
+  ctx.target = chosen.target.origin;
+  chosen.commit();
+}
+
+/** The request body, kept so that a retry can send it again (bounded by `retry.bufferBytes`). */
+async function readBody(req: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for await (const chunk of req) {
+    got += (chunk as Buffer).length;
+    if (got > size) break;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, Math.min(got, size));
+}
+
 /** The path and query sent upstream: API version prefix removed, then `stripPrefix`/`addPrefix`. */
-export function upstreamPath(ctx: Context, options: ProxyOptions): string {
+export function upstreamPath(ctx: Context, options: Omit<ProxyOptions, 'upstream'>): string {
   let path = ctx.path;
   if (ctx.versionPrefix !== undefined) path = path.slice(ctx.versionPrefix.length) || '/';
   if (options.stripPrefix !== undefined && path.startsWith(options.stripPrefix)) {

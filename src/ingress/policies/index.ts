@@ -1,6 +1,7 @@
 import type { PolicyFactory } from '../../core/policy.ts';
+import type { Services } from '../../core/services.ts';
 import { accessLog } from './access-log/index.ts';
-import { cache } from './cache/index.ts';
+import { cache, closeCacheStores } from './cache/index.ts';
 import { fault } from './fault/index.ts';
 import { metrics } from './metrics/index.ts';
 import { negotiate } from './negotiate/index.ts';
@@ -15,3 +16,8 @@ export const POLICIES: readonly PolicyFactory[] = [
   fault,
   cache,
 ] as unknown as PolicyFactory[];
+
+/** Releases what policies hold per gateway (cache stores' Redis connections) when it closes. */
+export async function closePolicies(services: Services): Promise<void> {
+  await closeCacheStores(services);
+}
