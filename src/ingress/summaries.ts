@@ -1,5 +1,6 @@
 /** Read-only views of a runtime snapshot, for the admin API. */
 import type { Runtime } from './runtime.ts';
+import type { Upstream } from './upstreams.ts';
 
 export interface RouteSummary {
   name: string;
@@ -16,7 +17,13 @@ export interface UpstreamSummary {
   /** Circuit breaker, bulkhead and retry budget state (absent parts are not configured). */
   resilience: { circuitBreaker?: unknown; bulkhead?: unknown; retryBudget?: unknown };
   targets: {
+    id: string;
     origin: string;
+    /** In rotation: not ejected and, with active checks, passing them. */
+    healthy: boolean;
+    ejectedUntil: string | null;
+    consecutiveFailures: number;
+    inflight: number;
     connectionsOpened: number;
     requestsSent: number;
     pool: Record<string, number>;
@@ -41,13 +48,24 @@ export function routeSummaries(rt: Runtime): RouteSummary[] {
 }
 
 export function upstreamSummaries(rt: Runtime): UpstreamSummary[] {
-  return [...rt.upstreams.values()].map((u) => ({
+  return [...rt.upstreams.values()].map((u) => summarize(rt, u));
+}
+
+function summarize(rt: Runtime, u: Upstream): UpstreamSummary {
+  const health = u.snapshot();
+  return {
     name: u.name,
     resilience: resilienceSummary(rt, u.name),
-    targets: u.targets.map((t) => {
+    targets: u.targets.map((t, i) => {
       const s = t.pool.stats;
+      const h = health[i]!;
       return {
+        id: t.id,
         origin: t.origin,
+        healthy: h.healthy,
+        ejectedUntil: h.ejectedUntil === undefined ? null : new Date(h.ejectedUntil).toISOString(),
+        consecutiveFailures: h.consecutiveFailures,
+        inflight: t.inflight,
         connectionsOpened: t.stats.connectionsOpened,
         requestsSent: t.stats.requestsSent,
         pool: {
@@ -59,7 +77,7 @@ export function upstreamSummaries(rt: Runtime): UpstreamSummary[] {
         },
       };
     }),
-  }));
+  };
 }
 
 function resilienceSummary(rt: Runtime, name: string): UpstreamSummary['resilience'] {

@@ -123,6 +123,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#settle!.resolve(this);
       return;
     }
+    this.status = statusCode;
     this.#start(statusCode, headers);
   }
 

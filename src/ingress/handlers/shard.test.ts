@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { murmur3 } from '../balancing/hash.ts';
+import { murmur3 } from '../balancing/index.ts';
 import { jumpHash } from './shard.ts';
 
 const keys = Array.from({ length: 20_000 }, (_, i) => murmur3(`account-${i}`));

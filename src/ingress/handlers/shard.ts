@@ -14,7 +14,7 @@ import type { ServerResponse } from 'node:http';
 import type { ShardConfig } from '../../config/schema.ts';
 import { JunctionError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/policy.ts';
-import { murmur3 } from '../balancing/hash.ts';
+import { murmur3 } from '../balancing/index.ts';
 import type { Context } from '../context.ts';
 import { ShardKeyMissing, ShardNotFound } from '../errors.ts';
 import type { CompiledRoute, Handler } from '../route.ts';
