@@ -301,7 +301,9 @@ function checkShard(
   } as const;
   const field = needs[shard.strategy];
   if (shard[field] === undefined) issue(`${at}/strategy`, `strategy ${shard.strategy} needs shard.${field}`);
-  shard.upstreams?.forEach((u, j) => known(u, `${at}/upstreams/${j}`));
+  shard.upstreams?.forEach((u, j) => {
+    known(u, `${at}/upstreams/${j}`);
+  });
   shard.ranges?.forEach((r, j) => {
     known(r.upstream, `${at}/ranges/${j}/upstream`);
     if (r.upTo === undefined && j !== shard.ranges!.length - 1)

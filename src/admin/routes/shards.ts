@@ -43,7 +43,7 @@ function view(e: { route: string; key: string; upstream: string; updatedAt: numb
 /** The route must be a directory-sharded route of the running config. */
 function directoryRoute(deps: ShardAdmin, name: string) {
   const route = deps.runtime().routes.get(name);
-  if (!route || route.config.shard?.strategy !== 'directory') {
+  if (route?.config.shard?.strategy !== 'directory') {
     throw new JunctionError(AdminNotFound, `no route ${name} with shard.strategy directory`);
   }
   return route;
