@@ -21,10 +21,13 @@ const headers = {
   'cache-control': 'no-store',
 };
 
+// The same body, marked cacheable for a shared cache: the cached peer's route asks for these paths.
+const cacheableHeaders = { ...headers, 'cache-control': 'public, max-age=3600' };
+
 const server = http.createServer((req, res) => {
   // Drain any request body so the keep-alive connection can be reused.
   req.resume();
-  res.writeHead(200, headers);
+  res.writeHead(200, req.url?.includes('/cacheable') ? cacheableHeaders : headers);
   res.end(body);
 });
 // Longer than any proxy's idle pool timeout, so idle sockets are closed by the proxy, not under it.

@@ -13,6 +13,8 @@ export const PEERS = [
   'nginx',
   'junction-plain',
   'junction-observed',
+  'junction-resilient',
+  'junction-cached',
 ] as const;
 export type PeerName = (typeof PEERS)[number];
 
@@ -84,14 +86,26 @@ const nginx: PeerGroup = {
 
 const junction: PeerGroup = {
   name: 'junction',
-  peers: ['junction-plain', 'junction-observed'],
+  peers: ['junction-plain', 'junction-observed', 'junction-resilient', 'junction-cached'],
   async start(tmp, upstream) {
     const running = await startJunction({
       tmp,
       // info, so the observed route's access log is really written (to a file, as in production).
       logLevel: 'info',
       config: {
-        upstreams: { bench: { targets: [upstream], pool: { connections: 64 } } },
+        upstreams: {
+          bench: { targets: [upstream], pool: { connections: 64 } },
+          guarded: {
+            targets: [upstream],
+            pool: { connections: 64 },
+            resilience: {
+              timeoutMs: 5_000,
+              retry: { attempts: 3, perTryTimeoutMs: 2_000 },
+              circuitBreaker: { mode: 'sampling' },
+              bulkhead: { maxConcurrent: 256, maxQueue: 256 },
+            },
+          },
+        },
         routes: [
           {
             name: 'plain',
@@ -104,6 +118,26 @@ const junction: PeerGroup = {
             match: { path: '/observed/*' },
             proxy: { upstream: 'bench', stripPrefix: '/observed' },
           },
+          {
+            // The whole resilience stack on a healthy upstream: what it costs when nothing fails.
+            name: 'resilient',
+            match: { path: '/resilient/*' },
+            proxy: { upstream: 'guarded', stripPrefix: '/resilient' },
+            policies: { 'core.access-log': false, 'core.metrics': false, 'core.tracing': false },
+          },
+          {
+            // Served from the response cache after the first request (the upstream marks /cacheable
+            // paths cacheable).
+            name: 'cached',
+            match: { path: '/cached/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/cached' },
+            policies: {
+              'core.access-log': false,
+              'core.metrics': false,
+              'core.tracing': false,
+              'core.cache': { cacheStatus: { style: 'none' } },
+            },
+          },
         ],
       },
     });
@@ -112,6 +146,8 @@ const junction: PeerGroup = {
       targets: [
         { peer: 'junction-plain', url: `${o}/plain/x` },
         { peer: 'junction-observed', url: `${o}/observed/x` },
+        { peer: 'junction-resilient', url: `${o}/resilient/x` },
+        { peer: 'junction-cached', url: `${o}/cached/cacheable` },
       ],
       info: {},
       counters: () => ({ logBytes: running.logBytes() }),

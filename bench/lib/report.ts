@@ -27,6 +27,9 @@ const TARGETS: [PeerName, PeerName, number][] = [
   ['junction-plain', 'fastify-http-proxy', 1.5],
   ['junction-plain', 'nginx', 0.6],
   ['junction-observed', 'junction-plain', 0.85],
+  ['junction-resilient', 'junction-plain', 0.9],
+  // No stated target: a cache hit skipping the upstream should at least not be slower than proxying.
+  ['junction-cached', 'junction-plain', 1],
 ];
 
 type Results = Partial<Record<PeerName, PeerResult>>;

@@ -4,6 +4,9 @@
  *
  *   deadline (timeoutMs) → retry (with the upstream's budget) → circuit breaker → bulkhead → per-try timeout → attempt
  *
+ * The two timeouts are not timer policies here but the attempt's `headersTimeout` (see RouteStack):
+ * both bound the time to the response headers, which undici already times per request.
+ *
  * so every try passes the breaker (an open breaker stops the retries) and holds a bulkhead slot only
  * while it runs, and the deadline bounds all of it, waits included. The breaker, bulkhead and retry
  * budget belong to the upstream and are shared by every route that calls it; a route may replace the
@@ -28,7 +31,6 @@ import {
   createCircuitBreaker,
   createRetry,
   createRetryBudget,
-  createTimeout,
   type Outcome,
   type Policy,
   parseRetryAfter,
@@ -54,6 +56,21 @@ export interface RouteStack {
   policy: Policy<Exchange>;
   once: Policy<Exchange>;
   retry: RetryConfig | undefined;
+  /**
+   * The per-try timeout, innermost in the stack. It bounds one try until the response headers, which
+   * is exactly undici's per-request `headersTimeout`, so the attempt passes it there instead of a
+   * JavaScript timer and AbortController per try (measured: the stack cost a third of the
+   * throughput on a healthy upstream with them). Its expiry is `upstream_timeout`, told apart from
+   * the overall `deadline_exceeded`.
+   */
+  perTryTimeoutMs: number | undefined;
+  /**
+   * The deadline for all tries until the response headers. Enforced the same way: each try's
+   * `headersTimeout` is the smaller of the per-try timeout and what is left of the deadline, and a
+   * try that would start past it fails at once with `deadline_exceeded`. Only a backoff wait can
+   * outlast it, by at most `retry.backoff.capMs`.
+   */
+  timeoutMs: number | undefined;
 }
 
 const TRANSPORT: Record<string, FailureKind> = {
@@ -63,7 +80,6 @@ const TRANSPORT: Record<string, FailureKind> = {
   upstream_bad_response: 'reset',
   upstream_timeout: 'timeout',
   upstream_idle_timeout: 'timeout',
-  deadline_exceeded: 'timeout',
 };
 
 /** Whether an outcome is one of `kinds`: a status, `5xx`, or a transport failure by kind. */
@@ -226,10 +242,8 @@ export function routeStack(
   const timeoutMs = override?.timeoutMs ?? upstreamConfig?.timeoutMs;
   const retry = override?.retry === false ? undefined : (override?.retry ?? upstreamConfig?.retry);
   const budget = override?.retry === undefined ? shared.budget : undefined;
-  const outer: Policy<Exchange>[] = [];
   const inner: Policy<Exchange>[] = [];
   const discard = (ex: Exchange) => ex.discard(true);
-  if (timeoutMs !== undefined) outer.push(createTimeout<Exchange>({ ms: timeoutMs, discard }));
   let retryLayer: Policy<Exchange> | undefined;
   if (retry && retry.attempts > 1) {
     const m = metricsFor(registry);
@@ -253,20 +267,22 @@ export function routeStack(
   }
   if (shared.breaker) inner.push(shared.breaker);
   if (shared.bulkhead) inner.push(shared.bulkhead);
-  if (retry?.perTryTimeoutMs !== undefined) {
-    const ms = retry.perTryTimeoutMs;
-    // Its own code, so that one slow try (upstream_timeout) reads differently from the whole
-    // request running out of time (deadline_exceeded).
-    const error = () =>
-      new JunctionError(UpstreamTimeout, `${upstreamName} did not answer one try within ${ms} ms`);
-    inner.push(createTimeout<Exchange>({ ms, discard, error }));
+  const perTryTimeoutMs = retry?.perTryTimeoutMs;
+  if (
+    inner.length === 0 &&
+    retryLayer === undefined &&
+    perTryTimeoutMs === undefined &&
+    timeoutMs === undefined
+  ) {
+    return undefined;
   }
-  if (outer.length + inner.length === 0 && retryLayer === undefined) return undefined;
-  const once = wrap(...outer, ...inner);
+  const once = wrap(...inner);
   return {
-    policy: retryLayer ? wrap(...outer, retryLayer, ...inner) : once,
+    policy: retryLayer ? wrap(retryLayer, ...inner) : once,
     once,
     retry: retryLayer ? retry : undefined,
+    perTryTimeoutMs,
+    timeoutMs,
   };
 }
 

@@ -44,5 +44,12 @@ export function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<vo
 
 /** A signal for callers that passed none, so every layer can rely on `ctx.signal`. */
 export function orNever(signal: AbortSignal | undefined): AbortSignal {
-  return signal ?? new AbortController().signal;
+  return signal ?? NEVER;
 }
+
+/**
+ * One signal that never aborts, shared: callers without a signal of their own are the common case on
+ * a hot path, and an AbortController each was measurable garbage. Listeners added to it are removed
+ * by the same code paths that remove them from real signals.
+ */
+const NEVER: AbortSignal = new AbortController().signal;

@@ -26,6 +26,9 @@ import type { Target, Upstream } from '../upstreams.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** Body bytes a deferred exchange holds before pausing the upstream. */
+const HOLD_BYTES = 65_536;
+
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #ctx: Context;
   readonly #res: ServerResponse;
@@ -46,6 +49,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   status = 0;
   headers: Headers = {};
   #held: Buffer[] | undefined;
+  #heldBytes = 0;
+  #paused = false;
   #upstreamDone = false;
   #settle: { resolve(ex: Exchange): void; reject(err: JunctionError): void } | undefined;
   readonly head: Promise<Exchange> | undefined;
@@ -98,7 +103,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#held = undefined;
     if (held) for (const chunk of held) this.#data(chunk);
     if (this.#upstreamDone) this.#end();
-    else this.#controller?.resume();
+    else if (this.#paused) this.#controller?.resume();
   }
 
   readonly #onDrain = (): void => {
@@ -119,7 +124,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.#committed) {
       this.status = statusCode;
       this.headers = headers;
-      controller.pause();
       this.#settle!.resolve(this);
       return;
     }
@@ -170,9 +174,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.#committed) {
-      // Parsed before the pause took effect: hold it until the policies decide.
+      // Held until the policies decide. Small bodies (most) arrive whole meanwhile; past 64 KiB the
+      // upstream is paused, so a large body waits in its socket, not in memory. Not pausing at the
+      // head saves a pause/resume round per response.
       if (this.#held === undefined) this.#held = [];
       this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      if (this.#heldBytes > HOLD_BYTES) {
+        controller.pause();
+        this.#paused = true;
+      }
       return;
     }
     if (!this.#data(chunk)) {

@@ -8,8 +8,9 @@ import type { ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { JunctionError, PayloadTooLarge } from '../../core/errors.ts';
+import { DeadlineExceeded } from '../../resilience/index.ts';
 import type { Context } from '../context.ts';
-import { NoHealthyTarget } from '../errors.ts';
+import { NoHealthyTarget, UpstreamTimeout } from '../errors.ts';
 import { upstreamRequestHeaders } from '../forwarding.ts';
 import type { RouteStack } from '../resilience.ts';
 import type { CompiledRoute, Handler } from '../route.ts';
@@ -103,6 +104,7 @@ function dispatch(
   path: string,
   headers: string[],
   body: Readable | Buffer | null,
+  headersTimeout?: number,
 ): void {
   target.pool.dispatch(
     {
@@ -113,6 +115,7 @@ function dispatch(
       body,
       // RFC 9110 §9.2.2: retrying is for resilience policies to decide, not the transport.
       idempotent: false,
+      ...(headersTimeout === undefined ? {} : { headersTimeout }),
     },
     exchange,
   );
@@ -155,34 +158,59 @@ async function resilient(
   } else if (size !== undefined && size > 0) {
     body = req;
   }
-  const client = new AbortController();
+  let gone = false;
   let current: Exchange | undefined;
   ctx.onClose = () => {
     if (!res.writableFinished) {
-      client.abort(new Error('client closed the connection'));
+      gone = true;
       current?.onClientClose();
     }
   };
+  const deadlineAt = stack.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + stack.timeoutMs;
   let chosen: Exchange;
   try {
-    chosen = await policy.execute(({ signal }) => {
-      signal.throwIfAborted();
+    chosen = await policy.execute(() => {
+      if (gone) return Promise.reject(new Error('client closed the connection'));
+      const left = deadlineAt - Date.now();
+      if (left <= 0) return Promise.reject(deadlineExceeded(stack.timeoutMs!));
+      const perTry = stack.perTryTimeoutMs ?? Number.POSITIVE_INFINITY;
+      const byDeadline = left < perTry;
       const target = pick(ctx, upstream);
       const exchange = new Exchange(ctx, res, route, rt, upstream, target, true);
       current = exchange;
-      const onAbort = () => exchange.abort(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
       upstream.sent(target);
-      dispatch(target, exchange, ctx, path, headers, body);
-      return exchange.head!.finally(() => signal.removeEventListener('abort', onAbort));
-    }, client.signal);
+      const limit = Math.min(perTry, left);
+      dispatch(
+        target,
+        exchange,
+        ctx,
+        path,
+        headers,
+        body,
+        Number.isFinite(limit) ? Math.ceil(limit) : undefined,
+      );
+      // The headers timer that fired was the deadline's, not one try's: say so.
+      return byDeadline
+        ? exchange.head!.catch((err: unknown) => {
+            throw (err as { code?: string }).code === UpstreamTimeout.code
+              ? deadlineExceeded(stack.timeoutMs!)
+              : err;
+          })
+        : exchange.head!;
+    });
   } catch (err) {
-    if (client.signal.aborted) return; // the client left; nobody to answer
+    if (gone) return; // the client left; nobody to answer
     answerError(ctx, res, route, rt, transportError(err, upstream.name));
     return;
   }
   ctx.target = chosen.target.origin;
   chosen.commit();
+}
+
+function deadlineExceeded(ms: number): JunctionError {
+  return new JunctionError(DeadlineExceeded, `no response headers within ${ms} ms`, {
+    extensions: { timeoutMs: ms },
+  });
 }
 
 /** The request body, kept so that a retry can send it again (bounded by `retry.bufferBytes`). */
