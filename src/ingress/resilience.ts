@@ -23,7 +23,7 @@ import type {
   RetryConfig,
   RouteResilienceConfig,
 } from '../config/resilience-schema.ts';
-import { isJunctionError, JunctionError } from '../core/errors.ts';
+import { isJunctionError } from '../core/errors.ts';
 import {
   type Bulkhead,
   type CircuitBreaker,
@@ -37,7 +37,6 @@ import {
   type RetryBudget,
   wrap,
 } from '../resilience/index.ts';
-import { UpstreamTimeout } from './errors.ts';
 import type { Exchange } from './handlers/exchange.ts';
 
 /** State shared by every route calling one upstream. */

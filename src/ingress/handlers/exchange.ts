@@ -116,7 +116,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else if (this.#res.destroyed) controller.abort(new Error('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
     if (statusCode < 200) {
       if (this.#committed) this.#interim(statusCode, headers);
       return;
