@@ -11,6 +11,7 @@ import { buildAdminApp } from '../admin/app.ts';
 import type { ReloadOutcome } from '../admin/routes/config.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/loader.ts';
 import { watchConfig } from '../config/watch.ts';
+import { noAudit } from '../core/audit.ts';
 import { isJunctionError } from '../core/errors.ts';
 import { Snowflake } from '../core/ids.ts';
 import { createLogger } from '../core/logger.ts';
@@ -71,6 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     metrics: createMetrics(),
     ids: new Snowflake({ nodeId }),
+    audit: noAudit,
     spans: config.observability.otlp
       ? createSpanExporter({ ...config.observability.otlp, serviceName: config.observability.serviceName })
       : undefined,

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatIssues, loadConfigFile } from '../config/loader.ts';
+import { noAudit } from '../core/audit.ts';
 import { isJunctionError } from '../core/errors.ts';
 import { Snowflake } from '../core/ids.ts';
 import { createLogger } from '../core/logger.ts';
@@ -101,6 +102,7 @@ async function validate(configFile: string): Promise<number> {
       metrics: createMetrics({ defaultMetrics: false }),
       ids: new Snowflake({ nodeId: 0 }),
       spans: undefined,
+      audit: noAudit,
     };
     const runtime = compileRuntime(loaded, services);
     await closeUpstreams(runtime.upstreams.values());

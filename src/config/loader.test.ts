@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { noAudit } from '../core/audit.ts';
 import { isJunctionError } from '../core/errors.ts';
 import { Snowflake } from '../core/ids.ts';
 import { createLogger } from '../core/logger.ts';
@@ -43,6 +44,7 @@ function testServices(): Services {
     metrics: createMetrics({ defaultMetrics: false }),
     ids: new Snowflake({ nodeId: 0 }),
     spans: undefined,
+    audit: noAudit,
   };
 }
 

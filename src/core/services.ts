@@ -2,6 +2,7 @@
  * What every part of a running gateway shares: built once per process (or per test), passed down
  * explicitly. Nothing here holds request state (Q28: a node keeps nothing a request needs).
  */
+import type { AuditSink } from './audit.ts';
 import type { Snowflake } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { CoreMetrics } from './metrics.ts';
@@ -13,6 +14,8 @@ export interface Services {
   accessLogger: Logger;
   metrics: CoreMetrics;
   ids: Snowflake;
+  /** Security-relevant actions go here (Q50); `noAudit` where nothing is stored. */
+  audit: AuditSink;
   /** Present when OTLP export is configured. */
   spans: SpanExporter | undefined;
 }

@@ -113,6 +113,9 @@ export function upstreamRequestHeaders(input: ForwardInput, opts: ForwardingOpti
     // event), and undici refuses the field outright (UND_ERR_NOT_SUPPORTED), so it stops here.
     if (name === 'expect') continue;
     if (name === opts.requestIdHeader) continue;
+    // Headers in Junction's namespace carry what the gateway vouches for (the principal, its roles):
+    // a client's own copies never reach an upstream, whatever the route does.
+    if (name.startsWith('x-junction-')) continue;
     if (FORWARDING.has(name) && (!trusted || opts.mode === 'none')) continue;
     if (name === 'via' || name === 'x-forwarded-for' || name === 'forwarded') continue; // appended below
     const v = headers[name];

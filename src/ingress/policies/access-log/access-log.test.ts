@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { noAudit } from '../../../core/audit.ts';
 import { Snowflake } from '../../../core/ids.ts';
 import { createLogger } from '../../../core/logger.ts';
 import { createMetrics } from '../../../core/metrics.ts';
@@ -18,6 +19,7 @@ function setup(level = 'info') {
     metrics: createMetrics({ defaultMetrics: false }),
     ids: new Snowflake({ nodeId: 7 }),
     spans: undefined,
+    audit: noAudit,
   };
   return { services, lines };
 }

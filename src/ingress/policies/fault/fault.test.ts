@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
+import { noAudit } from '../../../core/audit.ts';
 import { isJunctionError } from '../../../core/errors.ts';
 import { Snowflake } from '../../../core/ids.ts';
 import { createLogger } from '../../../core/logger.ts';
@@ -26,6 +27,7 @@ function setup() {
     metrics: createMetrics({ defaultMetrics: false }),
     ids: new Snowflake({ nodeId: 1 }),
     spans: undefined,
+    audit: noAudit,
   };
   return { services, lines, env: { routeName: 'orders', services } };
 }
