@@ -73,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics: createMetrics(),
     ids: new Snowflake({ nodeId }),
     audit: noAudit,
+    redisUrl: env.JUNCTION_REDIS_URL || config.redis.url,
     spans: config.observability.otlp
       ? createSpanExporter({ ...config.observability.otlp, serviceName: config.observability.serviceName })
       : undefined,

@@ -103,6 +103,7 @@ async function validate(configFile: string): Promise<number> {
       ids: new Snowflake({ nodeId: 0 }),
       spans: undefined,
       audit: noAudit,
+      redisUrl: undefined,
     };
     const runtime = compileRuntime(loaded, services);
     await closeUpstreams(runtime.upstreams.values());

@@ -45,6 +45,7 @@ function testServices(): Services {
     ids: new Snowflake({ nodeId: 0 }),
     spans: undefined,
     audit: noAudit,
+    redisUrl: undefined,
   };
 }
 

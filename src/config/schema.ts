@@ -504,6 +504,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    redis: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^rediss?://',
+            description: 'Shared state for a cluster (rate limits, pacing, idempotency, cache); JUNCTION_REDIS_URL overrides',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     reload: Type.Object(
       { watch: Type.Boolean({ default: true, description: 'Reload when the file changes' }) },
       { additionalProperties: false, default: {} },

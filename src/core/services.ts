@@ -16,6 +16,8 @@ export interface Services {
   ids: Snowflake;
   /** Security-relevant actions go here (Q50); `noAudit` where nothing is stored. */
   audit: AuditSink;
+  /** Redis for shared state in a cluster (`redis.url` or JUNCTION_REDIS_URL); policies with a Redis backend use it unless they name their own. */
+  redisUrl: string | undefined;
   /** Present when OTLP export is configured. */
   spans: SpanExporter | undefined;
 }

@@ -20,6 +20,7 @@ function setup(level = 'info') {
     ids: new Snowflake({ nodeId: 7 }),
     spans: undefined,
     audit: noAudit,
+    redisUrl: undefined,
   };
   return { services, lines };
 }

@@ -28,6 +28,7 @@ function setup() {
     ids: new Snowflake({ nodeId: 1 }),
     spans: undefined,
     audit: noAudit,
+    redisUrl: undefined,
   };
   return { services, lines, env: { routeName: 'orders', services } };
 }
