@@ -27,6 +27,7 @@ import {
   routeSummaries,
   upstreamSummaries,
 } from '../ingress/index.ts';
+import { listenerTls } from '../ingress/tls.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { VERSION } from './version.ts';
 
@@ -100,13 +101,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await store.close();
   };
   let initial: Runtime;
+  let tls: ReturnType<typeof listenerTls>;
   try {
+    tls = listenerTls(loaded);
     initial = compileRuntime(loaded, services, undefined, shardDirectory);
   } catch (err) {
     await release();
     throw err;
   }
-  const server = new ProxyServer(initial, config.limits);
+  const server = new ProxyServer(initial, { ...config.limits, tls });
   let revision: { id: string; hash: string } = { id: '', hash: hashOf(loaded.source) };
   revision.id = (await recordRevision(store, services, revision.hash, 'applied', 'start', 'start')).id;
 
@@ -115,9 +118,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const source = by === 'file' ? 'file' : 'admin';
     try {
       const next = loadConfigFile(options.configFile, env);
+      // Certificate files are read again: a reload is how rotated certificates go live.
+      const nextTls = server.tls ? listenerTls(next) : undefined;
       const runtime = compileRuntime(next, services, server.runtime, shardDirectory);
       warnOnRestartOnly(loaded, next, services);
       server.swap(runtime);
+      if (nextTls !== undefined) server.setTls(nextTls);
       loaded = next;
       // Retired pools finish their in-flight requests before closing (undici Pool#close).
       void closeUpstreams(runtime.retired);
@@ -187,7 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
 
   const gateway: Gateway = {
-    proxyUrl: urlOf(proxyAddr),
+    proxyUrl: urlOf(proxyAddr, server.tls ? 'https' : 'http'),
     adminUrl: urlOf(adminAddr),
     adminToken,
     services,
@@ -212,8 +218,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return gateway;
 }
 
-function urlOf(a: AddressInfo): string {
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+function urlOf(a: AddressInfo, scheme = 'http'): string {
+  return `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 function hashOfFile(file: string): string {
@@ -273,7 +279,7 @@ function warnOnRestartOnly(prev: LoadedConfig, next: LoadedConfig, services: Ser
   const a = prev.config;
   const b = next.config;
   const changed = [
-    JSON.stringify(a.listeners) !== JSON.stringify(b.listeners) && 'listeners',
+    JSON.stringify(restartOnlyListeners(a)) !== JSON.stringify(restartOnlyListeners(b)) && 'listeners',
     JSON.stringify(a.store) !== JSON.stringify(b.store) && 'store',
     JSON.stringify(a.limits) !== JSON.stringify(b.limits) && 'limits',
     JSON.stringify(a.observability) !== JSON.stringify(b.observability) && 'observability',
@@ -281,4 +287,15 @@ function warnOnRestartOnly(prev: LoadedConfig, next: LoadedConfig, services: Ser
   ].filter(Boolean);
   if (changed.length > 0)
     services.logger.warn({ sections: changed }, 'these sections take effect on restart only');
+}
+
+/** Listener settings a reload cannot apply: all but the TLS files and minimum version (`setTls`). */
+function restartOnlyListeners(config: LoadedConfig['config']) {
+  const { tls, ...proxy } = config.listeners.proxy;
+  const handshake = tls && {
+    requestCert: tls.requestCert,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ca: !!tls.ca,
+  };
+  return { ...config.listeners, proxy: { ...proxy, tls: handshake } };
 }

@@ -8,6 +8,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { ResilienceSchema, RouteResilienceSchema } from './resilience-schema.ts';
+import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
 const Host = Type.String({
@@ -182,6 +183,7 @@ export const UpstreamSchema = Type.Object(
       ),
     ),
     resilience: Type.Optional(ResilienceSchema),
+    tls: Type.Optional(UpstreamTlsSchema),
   },
   { additionalProperties: false },
 );
@@ -398,7 +400,11 @@ export const ConfigSchema = Type.Object(
     listeners: Type.Object(
       {
         proxy: Type.Object(
-          { host: Host, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
+          {
+            host: Host,
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+            tls: Type.Optional(ListenerTlsSchema),
+          },
           {
             additionalProperties: false,
             default: {},

@@ -1,12 +1,15 @@
 /**
- * The proxy listener: one `node:http` server whose request path is the phases of `core/phases.ts`
- * against the current runtime snapshot. The data plane uses node:http directly, not Fastify: the
- * benchmark (docs/benchmarks.md) showed the framework's per-request work is what separates a
- * Node proxy from nginx, and routing + policies here replace what it would give us.
+ * The proxy listener: one `node:http` server (`node:https` when `listeners.proxy.tls` is set, Q15)
+ * whose request path is the phases of `core/phases.ts` against the current runtime snapshot. The
+ * data plane uses node:http directly, not Fastify: the benchmark (docs/benchmarks.md) showed the
+ * framework's per-request work is what separates a Node proxy from nginx, and routing + policies
+ * here replace what it would give us.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
 import { BadRequest, HeadersTooLarge, JunctionError, RequestTimeout } from '../core/errors.ts';
 import type { AccessEntry, Answer } from '../core/policy.ts';
 import { renderProblem, toProblem } from '../core/problem.ts';
@@ -16,6 +19,7 @@ import { absoluteFormAuthority, normalizeTarget } from './paths.ts';
 import type { CompiledRoute } from './route.ts';
 import type { Runtime } from './runtime.ts';
 import { sendAnswer, sendProblem } from './send.ts';
+import { handshakeRefusal, type ListenerTlsOptions } from './tls.ts';
 import { handleUpgrade } from './websocket.ts';
 
 export interface ProxyServerOptions {
@@ -23,11 +27,14 @@ export interface ProxyServerOptions {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Serve HTTPS (and ask for client certificates when it says so); see ./tls.ts. */
+  tls?: ListenerTlsOptions;
 }
 
 export class ProxyServer {
   readonly server: Server;
   #rt: Runtime;
+  readonly #tls: boolean;
   #inflight = 0;
   #draining = false;
   #idle: (() => void) | undefined;
@@ -36,21 +43,25 @@ export class ProxyServer {
 
   constructor(runtime: Runtime, options: ProxyServerOptions) {
     this.#rt = runtime;
+    this.#tls = options.tls !== undefined;
     runtime.services.metrics.inflightNow = () => this.#inflight;
-    this.server = createServer(
-      {
-        maxHeaderSize: options.maxHeaderBytes,
-        headersTimeout: options.headersTimeoutMs,
-        requestTimeout: options.requestTimeoutMs,
-        keepAliveTimeout: options.keepAliveTimeoutMs,
-        // Keep every value of a repeated field rather than drop all but one (RFC 9110 §5.3).
-        joinDuplicateHeaders: true,
-        // Only WebSocket is relayed as an upgrade; any other offer (`Upgrade: h2c` from
-        // `curl --http2`) is served as the HTTP/1.1 request it also is (RFC 9110 §7.8).
-        shouldUpgradeCallback: (req) => /^\s*websocket\s*$/i.test(req.headers.upgrade ?? ''),
-      },
-      (req, res) => this.#onRequest(req, res),
-    );
+    const http = {
+      maxHeaderSize: options.maxHeaderBytes,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      // Keep every value of a repeated field rather than drop all but one (RFC 9110 §5.3).
+      joinDuplicateHeaders: true,
+      // Only WebSocket is relayed as an upgrade; any other offer (`Upgrade: h2c` from
+      // `curl --http2`) is served as the HTTP/1.1 request it also is (RFC 9110 §7.8).
+      shouldUpgradeCallback: (req: IncomingMessage) => /^\s*websocket\s*$/i.test(req.headers.upgrade ?? ''),
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res);
+    // An https.Server is an http.Server over TLS sockets: everything below works on either.
+    this.server = options.tls
+      ? createHttpsServer({ ...http, ...options.tls }, onRequest)
+      : createServer(http, onRequest);
+    if (options.tls) this.server.on('tlsClientError', (err, socket) => this.#onTlsError(err, socket));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#onClientError(err, socket),
     );
@@ -62,6 +73,20 @@ export class ProxyServer {
       });
       handleUpgrade(this.#rt, req, socket, head);
     });
+  }
+
+  /** Whether the listener serves HTTPS. */
+  get tls(): boolean {
+    return this.#tls;
+  }
+
+  /**
+   * New certificate, key, CA bundle or minimum version for connections from now on (config reload,
+   * rotation); connections already open keep theirs. `requestCert` and `rejectUnauthorized` are
+   * fixed when the listener starts.
+   */
+  setTls(options: ListenerTlsOptions): void {
+    if (this.#tls) (this.server as HttpsServer).setSecureContext(options);
   }
 
   get runtime(): Runtime {
@@ -231,6 +256,28 @@ export class ProxyServer {
     this.#inflight++;
     this.#track(rt, ctx, res, route);
     sendProblem(ctx, res, err, rt);
+  }
+
+  /**
+   * A handshake that failed: Node has already closed the socket. A refused client certificate is a
+   * denial worth auditing (Q50); the rest (scanners, plain HTTP on the TLS port) is only logged.
+   */
+  #onTlsError(err: NodeJS.ErrnoException, socket: TLSSocket): void {
+    const rt = this.#rt;
+    const reason = handshakeRefusal(err, socket);
+    const clientIp = normalizeIp(socket.remoteAddress);
+    rt.services.logger[reason === undefined ? 'debug' : 'info'](
+      { code: err.code, reason, clientIp },
+      'TLS handshake failed',
+    );
+    if (reason !== undefined)
+      rt.services.audit.record({
+        action: 'auth.deny',
+        outcome: 'deny',
+        resource: 'listener:proxy',
+        clientIp,
+        reason,
+      });
   }
 
   /**

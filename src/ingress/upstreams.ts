@@ -15,6 +15,7 @@ import type { CoreMetrics } from '../core/metrics.ts';
 import type { RequestContext } from '../core/policy.ts';
 import type { Clock } from '../resilience/types.ts';
 import { type Balancer, createBalancer, type Probe, type TargetHealth } from './balancing/index.ts';
+import { upstreamTls } from './tls.ts';
 
 export interface Target {
   /** Stable id derived from the origin (the sticky-session cookie names it). */
@@ -70,14 +71,14 @@ export interface UpstreamOptions {
   probe?: Probe<Target>;
 }
 
-function upstreamKey(config: UpstreamConfig): string {
+function upstreamKey(name: string, config: UpstreamConfig): string {
   const { balance, healthCheck, outlierDetection } = config;
-  return JSON.stringify([poolKey(config), targetUrls(config), balance, healthCheck, outlierDetection]);
+  return JSON.stringify([poolKey(name, config), targetUrls(config), balance, healthCheck, outlierDetection]);
 }
 
-/** What a target's pool is built from, besides its origin. */
-function poolKey(config: UpstreamConfig): string {
-  return JSON.stringify([config.pool, config.timeouts]);
+/** What a target's pool is built from, besides its origin; TLS by content, so rotated files rebuild it. */
+function poolKey(name: string, config: UpstreamConfig): string {
+  return JSON.stringify([config.pool, config.timeouts, upstreamTls(name, config)?.key]);
 }
 
 function targetUrls(config: UpstreamConfig): string[] {
@@ -94,14 +95,14 @@ export function createUpstream(
   options: UpstreamOptions = {},
 ): Upstream {
   const openedCounter = metrics.upstreamConnections.labels({ upstream: name });
-  const pk = poolKey(config);
+  const pk = poolKey(name, config);
   const adoptable = new Map(
     (options.previous?.name === name ? options.previous.targets : [])
       .filter((t) => built.get(t)?.poolKey === pk)
       .map((t) => [t.origin, t]),
   );
   const targets = targetUrls(config).map(
-    (origin): Target => adoptable.get(origin) ?? newTarget(origin, config, () => openedCounter.inc()),
+    (origin): Target => adoptable.get(origin) ?? newTarget(name, origin, config, () => openedCounter.inc()),
   );
   const balancer: Balancer<Target> = createBalancer({
     upstream: name,
@@ -117,7 +118,7 @@ export function createUpstream(
     name,
     targets,
     timeouts: config.timeouts,
-    key: upstreamKey(config),
+    key: upstreamKey(name, config),
     pick: (ctx) => balancer.pick(ctx),
     sent(target) {
       target.stats.requestsSent++;
@@ -150,12 +151,14 @@ export function createUpstream(
   return upstream;
 }
 
-function newTarget(origin: string, config: UpstreamConfig, onConnection: () => void): Target {
+function newTarget(name: string, origin: string, config: UpstreamConfig, onConnection: () => void): Target {
   const stats = { connectionsOpened: 0, requestsSent: 0 };
   const base = buildConnector({
     timeout: config.timeouts.connectMs,
     keepAlive: true,
     keepAliveInitialDelay: 60_000,
+    // CA bundle, client certificate (mTLS), servername; used by the connector for https: origins only.
+    ...upstreamTls(name, config)?.options,
   });
   const pool = new Pool(origin, {
     connections: config.pool.connections,
@@ -186,7 +189,9 @@ export function buildUpstreams(
     const old = previous?.get(name);
     upstreams.set(
       name,
-      old && old.key === upstreamKey(config) ? old : createUpstream(name, config, metrics, { previous: old }),
+      old && old.key === upstreamKey(name, config)
+        ? old
+        : createUpstream(name, config, metrics, { previous: old }),
     );
   }
   const retired = [...(previous?.values() ?? [])].filter((u) => upstreams.get(u.name) !== u);

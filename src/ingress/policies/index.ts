@@ -4,6 +4,7 @@ import { accessLog } from './access-log/index.ts';
 import { cache, closeCacheStores } from './cache/index.ts';
 import { fault } from './fault/index.ts';
 import { metrics } from './metrics/index.ts';
+import { mtls } from './mtls/index.ts';
 import { negotiate } from './negotiate/index.ts';
 import { tracing } from './tracing/index.ts';
 
@@ -15,6 +16,7 @@ export const POLICIES: readonly PolicyFactory[] = [
   negotiate,
   fault,
   cache,
+  mtls,
 ] as unknown as PolicyFactory[];
 
 /** Releases what policies hold per gateway (cache stores' Redis connections) when it closes. */
