@@ -136,17 +136,18 @@ async function measure(
   warmupS: number,
 ): Promise<PeerResult> {
   // One request first: a proxy answering 404 or 502 fast must not pass for a fast proxy.
-  const res = await fetch(target.url, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(5000) });
   const body = await res.arrayBuffer();
   if (res.status !== 200 || body.byteLength !== 1024) {
     const text = new TextDecoder().decode(body.slice(0, 300));
     throw new Error(`GET ${target.url} answered ${res.status} with ${body.byteLength} bytes: ${text}`);
   }
   process.stdout.write(`${target.peer.padEnd(20)} warmup ${warmupS} s, `);
-  if (warmupS > 0) await load.run(target.url, { ...settings, durationS: warmupS });
+  const withHeaders = { ...settings, headers: target.headers };
+  if (warmupS > 0) await load.run(target.url, { ...withHeaders, durationS: warmupS });
   process.stdout.write(`measuring ${settings.durationS} s ... `);
   const before = running.counters?.();
-  const result = await load.run(target.url, settings);
+  const result = await load.run(target.url, withHeaders);
   const after = running.counters?.();
   console.log(`${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms`);
   const counters =

@@ -11,6 +11,8 @@ import { runToEnd } from './children.ts';
 export interface LoadSettings {
   connections: number;
   durationS: number;
+  /** Sent with every request (an `Authorization` for the auth peers). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -52,9 +54,11 @@ function wrk(version: string): LoadGenerator {
   return {
     name: 'wrk',
     version,
-    async run(url, { connections, durationS }) {
+    async run(url, { connections, durationS, headers }) {
       // One thread: wrk is cheap per request, and a second thread would take a core from the peer.
-      const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '5s', '--latency', url];
+      const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '5s', '--latency'];
+      for (const [name, value] of Object.entries(headers ?? {})) args.push('-H', `${name}: ${value}`);
+      args.push(url);
       return parseWrk(await runToEnd('wrk', 'wrk', args));
     },
   };
@@ -103,8 +107,11 @@ function autocannon(): LoadGenerator {
   return {
     name: 'autocannon',
     version: `autocannon ${version}`,
-    async run(url, { connections, durationS }) {
-      const args = [script, '--json', '-c', String(connections), '-d', String(durationS), '-t', '5', url];
+    async run(url, { connections, durationS, headers }) {
+      const args = [script, '--json', '-c', String(connections), '-d', String(durationS), '-t', '5'];
+      // `name=value`: autocannon splits at the first `:` or `=`, and a token may contain neither.
+      for (const [name, value] of Object.entries(headers ?? {})) args.push('-H', `${name}=${value}`);
+      args.push(url);
       const stdout = await runToEnd('autocannon', process.execPath, args);
       const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as AutocannonJson;
       return {

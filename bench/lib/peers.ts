@@ -3,6 +3,7 @@
  * (Junction serves two peers, `plain` and `observed`, from one process and one config) started only
  * while its peers are measured, so two peers never compete for the cores.
  */
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { Child } from './children.ts';
 import { ROOT, startJunction } from './junction.ts';
 import { nginxVersion, startNginx } from './nginx.ts';
@@ -15,12 +16,15 @@ export const PEERS = [
   'junction-observed',
   'junction-resilient',
   'junction-cached',
+  'junction-jwt',
 ] as const;
 export type PeerName = (typeof PEERS)[number];
 
 export interface Target {
   peer: PeerName;
   url: string;
+  /** Sent with every request to this peer, the warmup and the first check included. */
+  headers?: Record<string, string>;
 }
 
 export interface RunningGroup {
@@ -86,8 +90,9 @@ const nginx: PeerGroup = {
 
 const junction: PeerGroup = {
   name: 'junction',
-  peers: ['junction-plain', 'junction-observed', 'junction-resilient', 'junction-cached'],
+  peers: ['junction-plain', 'junction-observed', 'junction-resilient', 'junction-cached', 'junction-jwt'],
   async start(tmp, upstream) {
+    const jwt = await benchJwt();
     const running = await startJunction({
       tmp,
       // info, so the observed route's access log is really written (to a file, as in production).
@@ -138,6 +143,19 @@ const junction: PeerGroup = {
               'core.cache': { cacheStatus: { style: 'none' } },
             },
           },
+          {
+            // auth.jwt with a static RS256 key; every request carries the same valid token (the
+            // verified-token cache's best case, as for a client reusing its access token).
+            name: 'jwt',
+            match: { path: '/jwt/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/jwt' },
+            policies: {
+              'core.access-log': false,
+              'core.metrics': false,
+              'core.tracing': false,
+              'auth.jwt': jwt.policy,
+            },
+          },
         ],
       },
     });
@@ -148,6 +166,7 @@ const junction: PeerGroup = {
         { peer: 'junction-observed', url: `${o}/observed/x` },
         { peer: 'junction-resilient', url: `${o}/resilient/x` },
         { peer: 'junction-cached', url: `${o}/cached/cacheable` },
+        { peer: 'junction-jwt', url: `${o}/jwt/x`, headers: { authorization: `Bearer ${jwt.token}` } },
       ],
       info: {},
       counters: () => ({ logBytes: running.logBytes() }),
@@ -155,5 +174,25 @@ const junction: PeerGroup = {
     };
   },
 };
+
+/** A static RS256 key for the `junction-jwt` route and a token for it valid for a day. */
+async function benchJwt() {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const token = await new SignJWT({ sub: 'bench', roles: ['bench'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+    .setIssuer('https://bench.junction')
+    .setAudience('bench')
+    .setIssuedAt()
+    .setExpirationTime('24h')
+    .sign(privateKey);
+  const policy = {
+    keys: [{ kid: 'bench', alg: 'RS256', pem: await exportSPKI(publicKey) }],
+    algorithms: ['RS256'],
+    issuer: 'https://bench.junction',
+    audience: 'bench',
+    forward: { claims: { sub: 'x-junction-principal' } },
+  };
+  return { token, policy };
+}
 
 export const GROUPS: PeerGroup[] = [direct, fastify, nginx, junction];

@@ -30,6 +30,8 @@ const TARGETS: [PeerName, PeerName, number][] = [
   ['junction-resilient', 'junction-plain', 0.9],
   // No stated target: a cache hit skipping the upstream should at least not be slower than proxying.
   ['junction-cached', 'junction-plain', 1],
+  // auth.jwt on every request (RS256, one token reused): the cost of bearer authentication.
+  ['junction-jwt', 'junction-plain', 0.85],
 ];
 
 type Results = Partial<Record<PeerName, PeerResult>>;

@@ -1,8 +1,10 @@
 import type { PolicyFactory } from '../../core/policy.ts';
 import type { Services } from '../../core/services.ts';
+import { abac } from './abac/index.ts';
 import { accessLog } from './access-log/index.ts';
 import { cache, closeCacheStores } from './cache/index.ts';
 import { fault } from './fault/index.ts';
+import { jwt } from './jwt/index.ts';
 import { metrics } from './metrics/index.ts';
 import { mtls } from './mtls/index.ts';
 import { negotiate } from './negotiate/index.ts';
@@ -17,6 +19,8 @@ export const POLICIES: readonly PolicyFactory[] = [
   fault,
   cache,
   mtls,
+  jwt,
+  abac,
 ] as unknown as PolicyFactory[];
 
 /** Releases what policies hold per gateway (cache stores' Redis connections) when it closes. */
