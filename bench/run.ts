@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- proxy|streaming] [flags]`: dispatches on the first argument (default proxy).
+ * `npm run bench [-- proxy|streaming|rate-limit] [flags]`: dispatches on the first argument (default proxy).
  * Each benchmark is loaded only when chosen, so one that cannot load never stops the other.
  */
 const [first, ...rest] = process.argv.slice(2);
@@ -9,6 +9,7 @@ const args = which === first ? rest : process.argv.slice(2);
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   proxy: () => import('./proxy.ts'),
   streaming: () => import('./streaming.ts'),
+  'rate-limit': () => import('./rate-limit.ts'),
 };
 
 const load = benches[which];

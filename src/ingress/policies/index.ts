@@ -8,6 +8,7 @@ import { jwt } from './jwt/index.ts';
 import { metrics } from './metrics/index.ts';
 import { mtls } from './mtls/index.ts';
 import { negotiate } from './negotiate/index.ts';
+import { closeRateLimitBackends, rateLimit } from './rate-limit/index.ts';
 import { tracing } from './tracing/index.ts';
 
 /** Every policy a route can name. Later capabilities add theirs here. */
@@ -21,9 +22,10 @@ export const POLICIES: readonly PolicyFactory[] = [
   mtls,
   jwt,
   abac,
+  rateLimit,
 ] as unknown as PolicyFactory[];
 
 /** Releases what policies hold per gateway (cache stores' Redis connections) when it closes. */
 export async function closePolicies(services: Services): Promise<void> {
-  await closeCacheStores(services);
+  await Promise.all([closeCacheStores(services), closeRateLimitBackends(services)]);
 }
