@@ -12,12 +12,13 @@ import type { Services } from '../core/services.ts';
 import { adminAuth } from './auth.ts';
 import { AdminNotFound, AdminValidation } from './errors.ts';
 import { type ConfigAdmin, registerConfigRoutes } from './routes/config.ts';
+import { type KeysAdmin, registerKeyRoutes } from './routes/keys.ts';
 import { registerShardRoutes, type ShardAdmin } from './routes/shards.ts';
 import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
 
-export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin {
+export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin {
   services: Services;
-  /** Bearer token for `/admin/v1`; compared in constant time. */
+  /** The admin-role bearer token for `/admin/v1` (more in `admin.tokens`); compared in constant time. */
   token: string;
   version: string;
 }
@@ -75,9 +76,19 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   registerSystemRoutes(app, deps);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', adminAuth(deps.token));
+      api.addHook(
+        'onRequest',
+        adminAuth({
+          token: deps.token,
+          tokens: () => deps.currentConfig().config.admin.tokens ?? [],
+          apiKeysEnabled: () => deps.currentConfig().config.admin.apiKeys ?? true,
+          apiKeys: deps.store.apiKeys,
+          services: deps.services,
+        }),
+      );
       registerConfigRoutes(api, deps);
       registerShardRoutes(api, deps);
+      registerKeyRoutes(api, deps);
     },
     { prefix: '/admin/v1' },
   );

@@ -21,6 +21,34 @@ const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLe
 const Ms = (defaultMs: number, description: string) =>
   Type.Integer({ minimum: 1, maximum: 86_400_000, default: defaultMs, description });
 
+/** One named admin API credential (docs/auth.md "Admin API roles"). */
+export const AdminTokenSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+      maxLength: 64,
+      description: 'Who the token is: the actor in the audit log',
+    }),
+    token: Type.String({
+      minLength: 16,
+      maxLength: 512,
+      description: 'Bearer secret, 16 characters or more; interpolate it from the environment',
+    }),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')], {
+      description: 'viewer: GET only; operator: also reloads and shard assignments; admin: everything',
+    }),
+    tenant: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Only this tenant’s resources (API keys); global resources are refused',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AdminTokenConfig = Static<typeof AdminTokenSchema>;
+
 /** Policies every route gets unless it turns them off. */
 export const DEFAULT_POLICIES = { 'core.access-log': true, 'core.metrics': true, 'core.tracing': true };
 
@@ -423,8 +451,21 @@ export const ConfigSchema = Type.Object(
     admin: Type.Object(
       {
         token: Type.Optional(
-          Type.String({ minLength: 16, description: 'Bearer token; JUNCTION_ADMIN_TOKEN overrides' }),
+          Type.String({
+            minLength: 16,
+            description: 'Bearer token with the admin role; JUNCTION_ADMIN_TOKEN overrides',
+          }),
         ),
+        tokens: Type.Array(AdminTokenSchema, {
+          default: [],
+          maxItems: 256,
+          description:
+            'Named admin tokens with a role (docs/auth.md "Admin API roles"); read again on reload',
+        }),
+        apiKeys: Type.Boolean({
+          default: true,
+          description: 'Accept API keys with a junction:admin, junction:operator or junction:viewer role',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -515,7 +556,8 @@ export const ConfigSchema = Type.Object(
         url: Type.Optional(
           Type.String({
             pattern: '^rediss?://',
-            description: 'Shared state for a cluster (rate limits, pacing, idempotency, cache); JUNCTION_REDIS_URL overrides',
+            description:
+              'Shared state for a cluster (rate limits, pacing, idempotency, cache); JUNCTION_REDIS_URL overrides',
           }),
         ),
       },

@@ -3,6 +3,13 @@
  * See docs/store.md.
  */
 export {
+  type ApiKey,
+  ApiKeyRepository,
+  LAST_USED_RESOLUTION_MS,
+  type ListApiKeysOptions,
+  type NewApiKey,
+} from './api-keys.ts';
+export {
   type ConfigRevision,
   ConfigRevisionRepository,
   type ListRevisionsOptions,
@@ -24,6 +31,7 @@ export { type NodeLease, NodeRepository, type NodeRepositoryOptions } from './no
 export { type OpenStoreOptions, openStore, type Store } from './open.ts';
 export { poolErrorChannel } from './postgres.ts';
 export {
+  type ApiKeysTable,
   CONFIG_REVISION_SOURCES,
   CONFIG_REVISION_STATUSES,
   type ConfigRevisionSource,

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { JunctionError } from '../core/errors.ts';
+import { ApiKeyRepository } from './api-keys.ts';
 import { ConfigRevisionRepository } from './config-revisions.ts';
 import { StoreUnavailable } from './errors.ts';
 import { type MigrateResult, migrate } from './migrate.ts';
@@ -41,6 +42,7 @@ export interface Store {
   nodes: NodeRepository;
   configRevisions: ConfigRevisionRepository;
   shards: ShardDirectoryRepository;
+  apiKeys: ApiKeyRepository;
 }
 
 /**
@@ -99,6 +101,7 @@ function assemble(
     nodes: new NodeRepository(db, dialect),
     configRevisions: new ConfigRevisionRepository(db),
     shards: new ShardDirectoryRepository(db),
+    apiKeys: new ApiKeyRepository(db),
   };
 }
 

@@ -57,6 +57,40 @@ function repositoryQueries(store: Store, now: number): PlanCase[] {
       query: revs.listQuery({ limit: 20, status: 'applied', after: 'cfg_Z' }),
       kind: 'lookup',
     },
+    ...apiKeyQueries(store, now),
+  ];
+}
+
+function apiKeyQueries(store: Store, now: number): PlanCase[] {
+  const keys = store.apiKeys;
+  const key = {
+    id: 'jk_0000000000000',
+    prefix: 'abcdefgh2345',
+    hash: '0'.repeat(64),
+    name: 'n',
+    scopes: [],
+    roles: [],
+    tenant: null,
+    expiresAt: null,
+    revokedAt: null,
+    createdAt: now,
+    createdBy: null,
+    lastUsedAt: null,
+  };
+  return [
+    { name: 'apiKeys.insert', query: keys.insertQuery(key), kind: 'insert' },
+    { name: 'apiKeys.get', query: keys.getQuery('jk_0000000000000'), kind: 'lookup' },
+    { name: 'apiKeys.findByPrefix', query: keys.findByPrefixQuery('abcdefgh2345'), kind: 'lookup' },
+    { name: 'apiKeys.list', query: keys.listQuery({ limit: 20 }), kind: 'ordered' },
+    { name: 'apiKeys.list after', query: keys.listQuery({ limit: 20, after: 'jk_Z' }), kind: 'lookup' },
+    { name: 'apiKeys.list tenant', query: keys.listQuery({ limit: 20, tenant: 'acme' }), kind: 'lookup' },
+    {
+      name: 'apiKeys.list tenant after',
+      query: keys.listQuery({ limit: 20, tenant: 'acme', after: 'jk_Z' }),
+      kind: 'lookup',
+    },
+    { name: 'apiKeys.revoke', query: keys.revokeQuery('jk_0000000000000', now), kind: 'lookup' },
+    { name: 'apiKeys.touch', query: keys.touchQuery('jk_0000000000000', now), kind: 'lookup' },
   ];
 }
 

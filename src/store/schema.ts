@@ -45,8 +45,31 @@ export interface ShardDirectoryTable {
   updated_at: number;
 }
 
+export interface ApiKeysTable {
+  /** `jk_<snowflake>`: the key's public id, in lists, logs and the `x-junction-principal` header. */
+  id: string;
+  /** The non-secret lookup part of the secret (src/ingress/policies/api-key/secret.ts). */
+  prefix: string;
+  /** SHA-256 of the whole secret, hex. The secret itself is never stored. */
+  hash: string;
+  name: string;
+  /** JSON array of strings. */
+  scopes: string;
+  /** JSON array of strings. */
+  roles: string;
+  tenant: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  created_at: number;
+  /** Who created it: an admin token name, an API key id, `cli:<user>`. */
+  created_by: string | null;
+  /** Updated lazily, at most once a minute per key. */
+  last_used_at: number | null;
+}
+
 export interface Database {
   nodes: NodesTable;
   config_revisions: ConfigRevisionsTable;
   shard_directory: ShardDirectoryTable;
+  api_keys: ApiKeysTable;
 }

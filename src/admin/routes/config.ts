@@ -4,8 +4,10 @@ import Type, { type Static } from 'typebox';
 import { ConfigInvalid } from '../../config/errors.ts';
 import type { Config } from '../../config/schema.ts';
 import { JunctionError } from '../../core/errors.ts';
+import type { Services } from '../../core/services.ts';
 import type { RouteSummary, UpstreamSummary } from '../../ingress/index.ts';
 import { CONFIG_REVISION_STATUSES, type Store } from '../../store/index.ts';
+import { actorOf, adminCaller, requireRole } from '../auth.ts';
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageSchema, toPage } from '../pagination.ts';
 
 export interface ReloadOutcome {
@@ -19,6 +21,7 @@ export interface ReloadOutcome {
 
 export interface ConfigAdmin {
   store: Store;
+  services: Services;
   currentConfig(): { revision: string | undefined; hash: string; config: Config };
   reload(by: string): Promise<ReloadOutcome>;
   routes(): RouteSummary[];
@@ -49,6 +52,7 @@ const Reloaded = Type.Object({ status: Type.String(), revision: Type.String(), h
 function redacted(config: Config): Config {
   const copy = structuredClone(config);
   if (copy.admin.token) copy.admin.token = '[redacted]';
+  for (const t of copy.admin.tokens ?? []) t.token = '[redacted]';
   if (copy.store.url) copy.store.url = withoutPassword(copy.store.url);
   const otlp = copy.observability.otlp;
   if (otlp) {
@@ -82,6 +86,7 @@ export function registerConfigRoutes(api: FastifyInstance, deps: ConfigAdmin): v
   api.post(
     '/config/reload',
     {
+      ...requireRole('operator'),
       schema: {
         summary: 'Re-read junction.yaml; the new config replaces the running one only if it is valid',
         tags: ['config'],
@@ -89,7 +94,16 @@ export function registerConfigRoutes(api: FastifyInstance, deps: ConfigAdmin): v
       },
     },
     async (req) => {
-      const outcome = await deps.reload(`admin:${req.ip}`);
+      const caller = adminCaller(req);
+      const outcome = await deps.reload(`admin:${caller.name}`);
+      deps.services.audit.record({
+        action: 'admin.config.reload',
+        outcome: outcome.status === 'applied' ? 'success' : 'failure',
+        actor: actorOf(caller),
+        resource: outcome.revision,
+        requestId: req.id,
+        clientIp: req.ip,
+      });
       if (outcome.status === 'rejected') {
         throw new JunctionError(ConfigInvalid, outcome.message ?? 'the configuration is invalid', {
           extensions: { revision: outcome.revision, issues: outcome.issues ?? [] },

@@ -2,16 +2,19 @@
  * The shard directory (Q22) for `shard` routes with `strategy: directory`: list, read, assign and
  * remove keys. An edit is seen at once by this node and by others within the route's `cacheMs`.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { JunctionError } from '../../core/errors.ts';
+import type { Services } from '../../core/services.ts';
 import type { Runtime } from '../../ingress/index.ts';
 import type { Store } from '../../store/index.ts';
+import { actorOf, adminCaller, requireRole } from '../auth.ts';
 import { AdminNotFound, AdminValidation } from '../errors.ts';
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageSchema, toPage } from '../pagination.ts';
 
 export interface ShardAdmin {
   store: Store;
+  services: Services;
   runtime(): Runtime;
 }
 
@@ -38,6 +41,26 @@ function view(e: { route: string; key: string; upstream: string; updatedAt: numb
     upstream: e.upstream,
     updated_at: new Date(e.updatedAt).toISOString(),
   };
+}
+
+function audited(
+  deps: ShardAdmin,
+  req: FastifyRequest,
+  action: string,
+  resource: string,
+  before: unknown,
+  after: unknown,
+) {
+  deps.services.audit.record({
+    action,
+    outcome: 'success',
+    actor: actorOf(adminCaller(req)),
+    resource,
+    requestId: req.id,
+    clientIp: req.ip,
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after }),
+  });
 }
 
 /** The route must be a directory-sharded route of the running config. */
@@ -97,6 +120,7 @@ export function registerShardRoutes(api: FastifyInstance, deps: ShardAdmin): voi
   api.put(
     '/shards/:route/:key',
     {
+      ...requireRole('operator'),
       schema: {
         summary: 'Assign a key to a shard (an upstream of the running config)',
         tags,
@@ -112,8 +136,10 @@ export function registerShardRoutes(api: FastifyInstance, deps: ShardAdmin): voi
       if (!deps.runtime().upstreams.has(upstream)) {
         throw new JunctionError(AdminValidation, `no upstream named ${upstream} in the running config`);
       }
+      const before = await deps.store.shards.get(route, key);
       const entry = await deps.store.shards.put(route, key, upstream);
       compiled.handler.invalidate?.(key);
+      audited(deps, req, 'admin.shard.assign', `${route}/${key}`, before && view(before), view(entry));
       return view(entry);
     },
   );
@@ -121,6 +147,7 @@ export function registerShardRoutes(api: FastifyInstance, deps: ShardAdmin): voi
   api.delete(
     '/shards/:route/:key',
     {
+      ...requireRole('operator'),
       schema: {
         summary: 'Remove a key’s assignment (requests then use the route’s default shard)',
         tags,
@@ -130,10 +157,12 @@ export function registerShardRoutes(api: FastifyInstance, deps: ShardAdmin): voi
     async (req, reply) => {
       const { route, key } = req.params as Static<typeof KeyParams>;
       const compiled = directoryRoute(deps, route);
+      const before = await deps.store.shards.get(route, key);
       if (!(await deps.store.shards.delete(route, key))) {
         throw new JunctionError(AdminNotFound, `key ${key} is not assigned in ${route}`);
       }
       compiled.handler.invalidate?.(key);
+      audited(deps, req, 'admin.shard.remove', `${route}/${key}`, before && view(before), undefined);
       return reply.code(204).send();
     },
   );

@@ -2,6 +2,7 @@ import type { PolicyFactory } from '../../core/policy.ts';
 import type { Services } from '../../core/services.ts';
 import { abac } from './abac/index.ts';
 import { accessLog } from './access-log/index.ts';
+import { apiKey } from './api-key/index.ts';
 import { cache, closeCacheStores } from './cache/index.ts';
 import { fault } from './fault/index.ts';
 import { jwt } from './jwt/index.ts';
@@ -9,6 +10,7 @@ import { metrics } from './metrics/index.ts';
 import { mtls } from './mtls/index.ts';
 import { negotiate } from './negotiate/index.ts';
 import { closeRateLimitBackends, rateLimit } from './rate-limit/index.ts';
+import { rbac } from './rbac/index.ts';
 import { tracing } from './tracing/index.ts';
 
 /** Every policy a route can name. Later capabilities add theirs here. */
@@ -23,6 +25,8 @@ export const POLICIES: readonly PolicyFactory[] = [
   jwt,
   abac,
   rateLimit,
+  apiKey,
+  rbac,
 ] as unknown as PolicyFactory[];
 
 /** Releases what policies hold per gateway (cache stores' Redis connections) when it closes. */

@@ -10,8 +10,10 @@
 import type { Migration } from 'kysely/migration';
 import * as core from './0001-core.ts';
 import * as shardDirectory from './0002-shard-directory.ts';
+import * as apiKeys from './0003-api-keys.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-core': core,
   '0002-shard-directory': shardDirectory,
+  '0003-api-keys': apiKeys,
 });
