@@ -93,7 +93,7 @@ function assemble(
   return {
     db,
     dialect,
-    migrate: () => migrate(db, pgSchema),
+    migrate: () => migrate(db, dialect, pgSchema),
     close: () => {
       closing ??= close();
       return closing;
