@@ -137,7 +137,10 @@ test('invalid Cedar is refused when the config loads, naming the route and where
     }),
     (err: Error & { code?: string }) => {
       assert.equal(err.code, 'config_invalid');
-      assert.match(err.message, /^route documents: auth\.abac: policies: .*unexpected token `}` at 2:30/);
+      assert.match(
+        err.message,
+        /junction\.yaml:\d+:\d+ {2}\/routes\/0\/policies\/auth\.abac {2}route documents: auth\.abac: policies: .*unexpected token `}` at 2:30/,
+      );
       return true;
     },
   );

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { openStore } from '../src/store/index.ts';
 import { startAuthGateway } from './helpers/auth.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
@@ -52,7 +53,7 @@ function configFile(t: TestContext): { file: string; db: string } {
 }
 
 test('create prints the secret once; list shows the key without it; revoke marks it revoked', async (t) => {
-  const { file } = configFile(t);
+  const { file, db } = configFile(t);
   const created = await junction([
     'keys',
     'create',
@@ -100,6 +101,27 @@ test('create prints the secret once; list shows the key without it; revoke marks
   const again = await junction(['keys', 'revoke', id, '-c', file]);
   assert.equal(again.code, 0);
   assert.match(again.stdout, /already revoked/);
+
+  // Q50: the CLI's changes are in the audit log, by the CLI's user, and the chain holds.
+  const store = await openStore({ url: `sqlite:${db}` });
+  try {
+    const { items } = await store.auditLog.list({ limit: 100 });
+    assert.deepEqual(
+      items
+        .filter((r) => r.resource === id)
+        .map((r) => [r.action, r.actorKind])
+        .sort(),
+      [
+        ['admin.key.create', 'cli'],
+        ['admin.key.revoke', 'cli'],
+      ],
+    );
+    assert.ok(!JSON.stringify(items).includes(secret.slice(16)), 'the secret is not in the audit log');
+  } finally {
+    await store.close();
+  }
+  const verified = await junction(['audit', 'verify', '-c', file]);
+  assert.equal(verified.code, 0, verified.stderr);
 });
 
 test('a key made by the CLI opens a route of a gateway on the same store', async (t) => {

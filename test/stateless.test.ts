@@ -18,10 +18,6 @@ test('two nodes on one database serve the same routes with distinct node ids', a
   const admin = new pg.Client({ connectionString: PG });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`); // name is generated above, not input
-  t.after(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  });
   const url = new URL(PG);
   url.pathname = `/${name}`;
 
@@ -33,6 +29,12 @@ test('two nodes on one database serve the same routes with distinct node ids', a
   };
   const a = await startTestGateway(t, config);
   const b = await startTestGateway(t, config);
+  // After hooks run in the order they were added: the gateways close (flushing their audit records)
+  // before the database goes.
+  t.after(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
 
   const ids: string[] = [];
   for (const gw of [a, b, a, b]) {

@@ -11,12 +11,13 @@ import { problemResponse } from '../core/problem.ts';
 import type { Services } from '../core/services.ts';
 import { adminAuth } from './auth.ts';
 import { AdminNotFound, AdminValidation } from './errors.ts';
+import { type AuditAdmin, registerAuditRoutes } from './routes/audit.ts';
 import { type ConfigAdmin, registerConfigRoutes } from './routes/config.ts';
 import { type KeysAdmin, registerKeyRoutes } from './routes/keys.ts';
 import { registerShardRoutes, type ShardAdmin } from './routes/shards.ts';
 import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
 
-export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin {
+export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin, AuditAdmin {
   services: Services;
   /** The admin-role bearer token for `/admin/v1` (more in `admin.tokens`); compared in constant time. */
   token: string;
@@ -88,6 +89,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
       );
       registerConfigRoutes(api, deps);
       registerShardRoutes(api, deps);
+      registerAuditRoutes(api, deps);
       registerKeyRoutes(api, deps);
     },
     { prefix: '/admin/v1' },

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
 import { buildAdminApp } from '../admin/app.ts';
 import type { ReloadOutcome } from '../admin/routes/config.ts';
+import { configReloadEntry, lifecycleEntry, StoreAuditSink } from '../audit/index.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/loader.ts';
 import { watchConfig } from '../config/watch.ts';
 import { noAudit } from '../core/audit.ts';
@@ -19,10 +20,12 @@ import { createMetrics } from '../core/metrics.ts';
 import type { Services } from '../core/services.ts';
 import { createSpanExporter } from '../core/tracing.ts';
 import {
+  closePacing,
   closePolicies,
   closeUpstreams,
   compileRuntime,
   ProxyServer,
+  providePolicyStores,
   type Runtime,
   routeSummaries,
   upstreamSummaries,
@@ -79,13 +82,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ? createSpanExporter({ ...config.observability.otlp, serviceName: config.observability.serviceName })
       : undefined,
   };
+  // Q50: the store-backed audit log replaces the no-op; release() flushes it before the store closes.
+  const audit = new StoreAuditSink({
+    repository: store.auditLog,
+    ids: () => services.ids,
+    logger: services.logger,
+    registry: services.metrics.registry,
+    settings: () => loaded.config.audit,
+  });
+  services.audit = audit;
+  providePolicyStores(services, store);
   const shardDirectory = {
     lookup: async (route: string, key: string) => (await store.shards.get(route, key))?.upstream,
   };
   const heartbeat = fixedNodeId === undefined ? keepLease(store, services, instanceId, nodeId) : undefined;
 
   const adminToken = env.JUNCTION_ADMIN_TOKEN || config.admin.token || randomBytes(24).toString('base64url');
-  if (!env.JUNCTION_ADMIN_TOKEN && !config.admin.token) {
+  if (!env.JUNCTION_ADMIN_TOKEN && !config.admin.token && config.admin.tokens.length === 0) {
     // The random token is never shown (secrets stay out of logs): say why every admin call gets 401.
     services.logger.warn(
       'no admin token configured (admin.token or JUNCTION_ADMIN_TOKEN): the admin API is locked with a random one',
@@ -93,6 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
   const release = async () => {
+    await audit.close();
     if (heartbeat) {
       clearInterval(heartbeat.timer);
       await store.nodes.release(heartbeat.nodeId(), instanceId).catch(() => false);
@@ -116,6 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let draining = false;
   const reload = async (by = 'file'): Promise<ReloadOutcome> => {
     const source = by === 'file' ? 'file' : 'admin';
+    const previous = revision;
     try {
       const next = loadConfigFile(options.configFile, env);
       // Certificate files are read again: a reload is how rotated certificates go live.
@@ -130,6 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const hash = hashOf(next.source);
       const rev = await recordRevision(store, services, hash, 'applied', source, by);
       revision = { id: rev.id, hash };
+      services.audit.record(configReloadEntry(by, options.configFile, previous, revision));
       services.metrics.configReloads.labels({ result: 'applied' }).inc();
       services.logger.info({ revision: rev.id, by }, 'config reloaded');
       return { status: 'applied', revision: rev.id, hash };
@@ -138,6 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const issues = isJunctionError(err) ? (err.extensions?.issues as ReloadOutcome['issues']) : undefined;
       const hash = hashOfFile(options.configFile);
       const rev = await recordRevision(store, services, hash, 'rejected', source, by, message);
+      services.audit.record(configReloadEntry(by, options.configFile, previous, { id: rev.id, hash }, err));
       services.metrics.configReloads.labels({ result: 'rejected' }).inc();
       services.logger.error(
         { revision: rev.id, by, issues: issues ?? message },
@@ -207,6 +224,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await admin.close();
       await closeUpstreams(server.runtime.upstreams.values());
       await closePolicies(services);
+      await closePacing(services);
+      services.audit.record(lifecycleEntry('gateway.stop', nodeId, { drained }));
       await release();
       return { drained };
     },
@@ -214,6 +233,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   services.logger.info(
     { proxy: gateway.proxyUrl, admin: gateway.adminUrl, version: VERSION },
     'junction started',
+  );
+  services.audit.record(
+    lifecycleEntry('gateway.start', nodeId, {
+      version: VERSION,
+      revision: revision.id,
+      proxy: gateway.proxyUrl,
+    }),
   );
   return gateway;
 }

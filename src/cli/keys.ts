@@ -7,9 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { StoreAuditSink } from '../audit/index.ts';
 import { loadConfigFile } from '../config/loader.ts';
-import { type AuditSink, noAudit } from '../core/audit.ts';
+import type { AuditSink } from '../core/audit.ts';
 import { Snowflake } from '../core/ids.ts';
+import { createLogger } from '../core/logger.ts';
 import {
   type ApiKeyView,
   apiKeyView,
@@ -45,7 +49,7 @@ export interface KeysIo {
   out(text: string): void;
   err(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
-  /** Where CLI changes are recorded; the no-op sink unless the caller has a real one. */
+  /** Where CLI changes are recorded; by default the store's audit log. */
   audit?: AuditSink;
 }
 
@@ -88,12 +92,12 @@ export async function keysCommand(argv: string[], io: KeysIo = processIo): Promi
     if (sub === 'create') {
       const now = Date.now();
       const input = createInput(values, now);
-      return await withStore(values, io, (store) => create(store, input, now, values, io));
+      return await withStore(values, io, (ctx) => create(ctx, input, now, values, io));
     }
-    if (sub === 'list') return await withStore(values, io, (store) => list(store, values, io));
+    if (sub === 'list') return await withStore(values, io, ({ store }) => list(store, values, io));
     if (sub === 'revoke') {
       if (rest.length !== 1) throw new UsageError('revoke takes one key id');
-      return await withStore(values, io, (store) => revoke(store, rest[0]!, values, io));
+      return await withStore(values, io, (ctx) => revoke(ctx, rest[0]!, values, io));
     }
     throw new UsageError(`unknown keys command ${sub}`);
   } catch (err) {
@@ -103,17 +107,44 @@ export async function keysCommand(argv: string[], io: KeysIo = processIo): Promi
   }
 }
 
+/** What a subcommand works with: the store, ids under a leased node id, and the audit log. */
+interface KeysContext {
+  store: Store;
+  ids: Snowflake;
+  audit: AuditSink;
+}
+
 async function withStore(
   values: Values,
   io: KeysIo,
-  run: (store: Store) => Promise<number>,
+  run: (ctx: KeysContext) => Promise<number>,
 ): Promise<number> {
   // As `junction migrate`: no config file means JUNCTION_DATABASE_URL or the default SQLite file.
   const config = existsSync(values.config) ? loadConfigFile(values.config, io.env).config : undefined;
   const store = await openStore({ url: io.env.JUNCTION_DATABASE_URL || config?.store.url, env: io.env });
   try {
     if ((config?.store.migrate ?? 'auto') === 'auto') await store.migrate();
-    return await run(store);
+    // A leased node id keeps this process's Snowflakes (key and audit ids) apart from running
+    // gateways' (Q35).
+    const instance = randomUUID();
+    const nodeId = await store.nodes.lease(instance, 60_000);
+    const ids = new Snowflake({ nodeId });
+    // Key changes made here are audited like those made through the admin API (Q50).
+    const sink =
+      io.audit === undefined
+        ? new StoreAuditSink({
+            repository: store.auditLog,
+            ids: () => ids,
+            logger: createLogger({ level: 'warn', destination: pino.destination(2) }),
+            registry: new Registry(),
+          })
+        : undefined;
+    try {
+      return await run({ store, ids, audit: io.audit ?? sink! });
+    } finally {
+      await sink?.close();
+      await store.nodes.release(nodeId, instance);
+    }
   } finally {
     await store.close();
   }
@@ -149,23 +180,15 @@ function createInput(values: Values, now: number): IssueApiKeyInput {
 }
 
 async function create(
-  store: Store,
+  { store, ids, audit }: KeysContext,
   input: IssueApiKeyInput,
   now: number,
   values: Values,
   io: KeysIo,
 ): Promise<number> {
-  // A leased node id keeps this process's Snowflakes apart from running gateways' (Q35).
-  const instance = randomUUID();
-  const nodeId = await store.nodes.lease(instance, 60_000);
-  let issued: Awaited<ReturnType<typeof issueApiKey>>;
-  try {
-    issued = await issueApiKey(store.apiKeys, new Snowflake({ nodeId }), input, now);
-  } finally {
-    await store.nodes.release(nodeId, instance);
-  }
+  const issued = await issueApiKey(store.apiKeys, ids, input, now);
   const view = apiKeyView(issued.key);
-  (io.audit ?? noAudit).record({
+  audit.record({
     action: 'admin.key.create',
     outcome: 'success',
     actor: { kind: 'cli', id: cliActor() },
@@ -219,7 +242,12 @@ async function list(store: Store, values: Values, io: KeysIo): Promise<number> {
   return 0;
 }
 
-async function revoke(store: Store, id: string, values: Values, io: KeysIo): Promise<number> {
+async function revoke(
+  { store, audit }: KeysContext,
+  id: string,
+  values: Values,
+  io: KeysIo,
+): Promise<number> {
   const before = await store.apiKeys.get(id);
   if (before === undefined) {
     io.err(`no API key ${id}\n`);
@@ -230,7 +258,7 @@ async function revoke(store: Store, id: string, values: Values, io: KeysIo): Pro
     return 0;
   }
   const after = (await store.apiKeys.revoke(id))!;
-  (io.audit ?? noAudit).record({
+  audit.record({
     action: 'admin.key.revoke',
     outcome: 'success',
     actor: { kind: 'cli', id: cliActor() },

@@ -12,6 +12,7 @@ import { createLogger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { closeUpstreams, compileRuntime } from '../ingress/index.ts';
 import { openStore } from '../store/index.ts';
+import { auditCommand } from './audit.ts';
 import { startGateway } from './gateway.ts';
 import { keysCommand } from './keys.ts';
 import { writeSchema } from './schema.ts';
@@ -23,6 +24,7 @@ Usage:
   junction start    -c junction.yaml   run the gateway (SIGTERM drains and exits 0)
   junction validate -c junction.yaml   check a config; exit 1 listing file:line:col path message
   junction migrate  [-c junction.yaml] apply pending store migrations
+  junction audit    verify [-c junction.yaml]  check the audit log's hash chain; exit 1 naming the first bad record
   junction keys     create|list|revoke  manage API keys in the store (junction keys --help)
   junction schema   [-o file] [--docs file]  write the config's JSON Schema (and its reference page)
   junction --version
@@ -39,6 +41,8 @@ const OPTIONS = {
 const parse = (argv: string[]) => parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
 
 async function main(argv: string[]): Promise<number> {
+  // `audit` has options of its own (--anchor, --json); it parses them itself.
+  if (argv[0] === 'audit') return auditCommand(argv.slice(1));
   // `keys` has options of its own; it parses them itself.
   if (argv[0] === 'keys') return keysCommand(argv.slice(1));
   let parsed: ReturnType<typeof parse>;

@@ -571,6 +571,21 @@ export const ConfigSchema = Type.Object(
       { drainTimeoutMs: Ms(10_000, 'How long SIGTERM waits for in-flight requests') },
       { additionalProperties: false, default: {} },
     ),
+    audit: Type.Object(
+      {
+        log: Type.Boolean({
+          default: false,
+          description: 'Also write each stored audit record to the log as one `audit` line (for a SIEM)',
+        }),
+        maxQueue: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 10_000,
+          description: 'Audit records waiting to be stored; beyond, new ones are dropped and counted',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'The audit log (Q50); read again on reload' },
+    ),
     defaults: Type.Object(
       {
         policies: Type.Record(

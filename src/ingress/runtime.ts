@@ -69,7 +69,13 @@ export function compileRuntime(
     try {
       resilience.set(
         name,
-        upstreamResilience(name, u.resilience, services.metrics.registry, previous?.resilience.get(name)),
+        upstreamResilience(
+          name,
+          u.resilience,
+          services.metrics.registry,
+          previous?.resilience.get(name),
+          services,
+        ),
       );
     } catch (err) {
       // The policies check their settings too (RangeError); say so at the config's place.
@@ -255,7 +261,14 @@ function buildPolicies(
       ok = false;
       continue;
     }
-    policies.push(entry.factory.create(cfg, { routeName: rc.name, services }));
+    try {
+      policies.push(entry.factory.create(cfg, { routeName: rc.name, services }));
+    } catch (err) {
+      // A policy that checks its config further when built (a Cedar policy, a key file) reports at
+      // the policy's place in the file, like a schema error.
+      issue(path, (err as Error).message);
+      ok = false;
+    }
   }
   return ok ? policies : undefined;
 }

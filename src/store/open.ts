@@ -7,12 +7,15 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { JunctionError } from '../core/errors.ts';
 import { ApiKeyRepository } from './api-keys.ts';
+import { AuditLogRepository } from './audit-log.ts';
 import { ConfigRevisionRepository } from './config-revisions.ts';
 import { StoreUnavailable } from './errors.ts';
+import { IdempotencyRepository } from './idempotency.ts';
 import { type MigrateResult, migrate } from './migrate.ts';
 import { NodeRepository } from './nodes.ts';
 import { checkSchemaName, createPool } from './postgres.ts';
 import type { Database } from './schema.ts';
+import { SessionRepository } from './sessions.ts';
 import { ShardDirectoryRepository } from './shard-directory.ts';
 import { ImmediateSqliteDialect, NodeSqliteDatabase, type SqliteSynchronous } from './sqlite-dialect.ts';
 import { resolveStoreTarget } from './url.ts';
@@ -42,7 +45,13 @@ export interface Store {
   nodes: NodeRepository;
   configRevisions: ConfigRevisionRepository;
   shards: ShardDirectoryRepository;
+  /** Leases and stored responses of `core.idempotency` (Q11). */
+  idempotency: IdempotencyRepository;
+  /** Append-only, hash-chained (Q50); written through src/audit/, not directly. */
+  auditLog: AuditLogRepository;
   apiKeys: ApiKeyRepository;
+  /** Browser sessions and pending logins of `auth.session`; ids hashed, tokens sealed by the policy. */
+  sessions: SessionRepository;
 }
 
 /**
@@ -101,7 +110,10 @@ function assemble(
     nodes: new NodeRepository(db, dialect),
     configRevisions: new ConfigRevisionRepository(db),
     shards: new ShardDirectoryRepository(db),
+    idempotency: new IdempotencyRepository(db, dialect),
+    auditLog: new AuditLogRepository(db, dialect),
     apiKeys: new ApiKeyRepository(db),
+    sessions: new SessionRepository(db),
   };
 }
 

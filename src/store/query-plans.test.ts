@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { type Compilable, CompiledQuery, sql } from 'kysely';
 import type { Store } from './open.ts';
 import { seedRevisions, targets } from './testing.ts';
+import { auditRecords, plainLinker, seedAuditLog } from './testing-audit.ts';
 
 /** lookup: filtered, must search an index. ordered: reads in index order, no sort step. */
 type Kind = 'lookup' | 'ordered' | 'upsert' | 'insert';
@@ -58,6 +59,8 @@ function repositoryQueries(store: Store, now: number): PlanCase[] {
       kind: 'lookup',
     },
     ...apiKeyQueries(store, now),
+    ...sessionQueries(store, now),
+    ...auditLogQueries(store, now),
   ];
 }
 
@@ -91,6 +94,87 @@ function apiKeyQueries(store: Store, now: number): PlanCase[] {
     },
     { name: 'apiKeys.revoke', query: keys.revokeQuery('jk_0000000000000', now), kind: 'lookup' },
     { name: 'apiKeys.touch', query: keys.touchQuery('jk_0000000000000', now), kind: 'lookup' },
+  ];
+}
+
+function sessionQueries(store: Store, now: number): PlanCase[] {
+  const s = store.sessions;
+  const id = 'A'.repeat(43);
+  const tokens = {
+    accessToken: '1.x',
+    accessExpiresAt: now,
+    refreshToken: null,
+    idToken: null,
+    scope: null,
+    keyVersion: 1,
+  };
+  const session = {
+    ...tokens,
+    id,
+    realm: 'r',
+    subject: 'alice',
+    claims: {},
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now,
+    absoluteExpiresAt: now,
+  };
+  const login = {
+    id,
+    realm: 'r',
+    browser: 'b',
+    nonce: 'n',
+    codeVerifier: '1.v',
+    returnTo: '/',
+    createdAt: now,
+    expiresAt: now,
+  };
+  return [
+    { name: 'sessions.insert', query: s.insertQuery(session), kind: 'insert' },
+    { name: 'sessions.get', query: s.getQuery(id), kind: 'lookup' },
+    { name: 'sessions.touch', query: s.touchQuery(id, now, now), kind: 'lookup' },
+    { name: 'sessions.setTokens', query: s.setTokensQuery(id, tokens), kind: 'lookup' },
+    { name: 'sessions.claimRefresh', query: s.claimRefreshQuery(id, now, now, now), kind: 'lookup' },
+    { name: 'sessions.delete', query: s.deleteQuery(id), kind: 'lookup' },
+    { name: 'sessions.sweep', query: s.sweepQuery(now, 500), kind: 'lookup' },
+    { name: 'sessions.insertLogin', query: s.insertLoginQuery(login), kind: 'insert' },
+    { name: 'sessions.takeLogin', query: s.takeLoginQuery(id), kind: 'lookup' },
+    { name: 'sessions.sweepLogins', query: s.sweepLoginsQuery(now, 500), kind: 'lookup' },
+  ];
+}
+
+/** Q50: the chain lock, appends, verification pages and every admin filter of the audit log. */
+function auditLogQueries(store: Store, now: number): PlanCase[] {
+  const audit = store.auditLog;
+  const [sample] = plainLinker({ seq: 0, hash: '0' }, auditRecords(1, now));
+  const head = { seq: 1, hash: 'h' };
+  const after = 'aud_0ZZZZZZZZZZZZ';
+  const range = { from: now - 3_600_000, to: now };
+  const list = (name: string, filter: object, kind: Kind = 'lookup'): PlanCase => ({
+    name: `auditLog.list ${name}`,
+    query: audit.listQuery({ limit: 20, ...filter }),
+    kind,
+  });
+  return [
+    { name: 'auditLog.head', query: audit.headQuery(false), kind: 'lookup' },
+    { name: 'auditLog.head for update', query: audit.headQuery(true), kind: 'lookup' },
+    { name: 'auditLog.advanceHead', query: audit.advanceHeadQuery(head, head), kind: 'lookup' },
+    { name: 'auditLog.insert', query: audit.insertQuery([sample!]), kind: 'insert' },
+    { name: 'auditLog.storedIds', query: audit.storedIdsQuery([after, 'aud_1']), kind: 'lookup' },
+    { name: 'auditLog.get', query: audit.getQuery(after), kind: 'lookup' },
+    { name: 'auditLog.chain', query: audit.chainQuery(10, 1000, 100), kind: 'lookup' },
+    list('newest first', {}, 'ordered'),
+    list('after', { after }),
+    list('time range', range),
+    list('action', { action: 'auth.deny' }),
+    list('action after', { action: 'auth.deny', after }),
+    list('action in range', { action: 'auth.deny', ...range }),
+    list('actor', { actor: 'u1', after }),
+    list('actor in range', { actor: 'u1', ...range }),
+    list('outcome', { outcome: 'deny' }),
+    list('outcome in range', { outcome: 'deny', ...range, after }),
+    list('action and outcome', { action: 'config.reload', outcome: 'failure' }),
+    list('every filter', { action: 'auth.deny', actor: 'u2', outcome: 'deny', ...range, after }),
   ];
 }
 
@@ -174,6 +258,7 @@ for (const target of targets) {
       const now = Date.now();
       for (let i = 0; i < 5; i++) await store.nodes.lease(`n${i}`, 30_000, now);
       await seedRevisions(store, 30);
+      await seedAuditLog(store, 60);
       const cases = repositoryQueries(store, now);
       assert.ok(cases.length >= 10);
       for (const { name, query, kind } of cases) {

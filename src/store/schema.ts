@@ -11,6 +11,8 @@ export const CONFIG_REVISION_STATUSES = ['applied', 'rejected'] as const;
 export type ConfigRevisionStatus = (typeof CONFIG_REVISION_STATUSES)[number];
 export const CONFIG_REVISION_SOURCES = ['file', 'admin', 'start'] as const;
 export type ConfigRevisionSource = (typeof CONFIG_REVISION_SOURCES)[number];
+export const IDEMPOTENCY_STATES = ['locked', 'completed'] as const;
+export type IdempotencyState = (typeof IDEMPOTENCY_STATES)[number];
 
 export interface NodesTable {
   /** 0..1023: the Snowflake node id (src/core/ids.ts) this row leases. */
@@ -67,9 +69,111 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/** One audit record (Q50); written only by AuditLogRepository.append, never updated or deleted. */
+export interface AuditLogTable {
+  /** Position in the hash chain: 1, 2, 3… with no gaps, assigned under the chain lock. */
+  seq: number;
+  /** `aud_<snowflake>`, issued when the action was recorded: string order is time order. */
+  id: string;
+  /** Epoch milliseconds: the time inside `id`. */
+  at: number;
+  actor_kind: string | null;
+  actor_id: string | null;
+  action: string;
+  outcome: string;
+  resource: string | null;
+  request_id: string | null;
+  client_ip: string | null;
+  reason: string | null;
+  /** JSON text, hashed as stored. */
+  before: string | null;
+  after: string | null;
+  /** `hash` of the row at `seq - 1`; 64 zeros for the first row. */
+  prev_hash: string;
+  /** Hex SHA-256 over the row's fields and `prev_hash` (src/audit/chain.ts). */
+  hash: string;
+}
+
+/** One row (id 1): the chain's last seq and hash. Appenders lock it, so the chain stays linear. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+/**
+ * A browser session of `auth.session` (src/store/sessions.ts). Token columns hold AES-256-GCM
+ * ciphertexts sealed by the policy (`<keyVersion>.<base64url>`), never a usable token.
+ */
+export interface SessionsTable {
+  /** SHA-256 (base64url) of the cookie value; the value itself is never stored. */
+  id: string;
+  /** Which `auth.session` config (issuer and client) the session belongs to. */
+  realm: string;
+  subject: string;
+  /** JSON object: ID token and userinfo claims. */
+  claims: string;
+  scope: string | null;
+  access_token: string;
+  access_expires_at: number;
+  refresh_token: string | null;
+  id_token: string | null;
+  /** Version of the key that sealed the token columns (key rotation). */
+  key_version: number;
+  created_at: number;
+  last_seen_at: number;
+  /** Idle expiry, never past `absolute_expires_at`; the sweep deletes by it. */
+  expires_at: number;
+  absolute_expires_at: number;
+  /** A node refreshing the tokens holds this claim until then (cluster-wide refresh coalescing). */
+  refresh_claimed_until: number | null;
+}
+
+/** A login waiting for the provider's callback: single-use, deleted when the callback takes it. */
+export interface SessionLoginsTable {
+  /** SHA-256 (base64url) of the OAuth `state`. */
+  id: string;
+  realm: string;
+  /** SHA-256 (base64url) of the login cookie of the browser that started the login. */
+  browser: string;
+  nonce: string;
+  /** Sealed like the session tokens. */
+  code_verifier: string;
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** `core.idempotency` (Q11): a lease on a key, then the response replayed for it (src/store/idempotency.ts). */
+export interface IdempotencyKeysTable {
+  scope: string;
+  route: string;
+  idempotency_key: string;
+  /** SHA-256 (base64url) of method, target and body of the first request with the key. */
+  fingerprint: string;
+  state: IdempotencyState;
+  /** Random per lease: only its holder may complete or release it. Null once completed. */
+  lease_token: string | null;
+  /** The lease may be taken over after this (its holder is presumed dead). Null once completed. */
+  locked_until: number | null;
+  status: number | null;
+  /** JSON object of the stored response's header fields. */
+  headers: string | null;
+  /** node:sqlite returns BLOBs as Uint8Array, pg returns bytea as Buffer. */
+  body: Uint8Array | null;
+  created_at: number;
+  completed_at: number | null;
+  expires_at: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   config_revisions: ConfigRevisionsTable;
   shard_directory: ShardDirectoryTable;
+  sessions: SessionsTable;
+  session_logins: SessionLoginsTable;
   api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  audit_chain_head: AuditChainHeadTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

@@ -11,9 +11,15 @@ import type { Migration } from 'kysely/migration';
 import * as core from './0001-core.ts';
 import * as shardDirectory from './0002-shard-directory.ts';
 import * as apiKeys from './0003-api-keys.ts';
+import * as sessions from './0004-sessions.ts';
+import * as auditLog from './0005-audit-log.ts';
+import * as idempotency from './0006-idempotency.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-core': core,
   '0002-shard-directory': shardDirectory,
   '0003-api-keys': apiKeys,
+  '0004-sessions': sessions,
+  '0005-audit-log': auditLog,
+  '0006-idempotency': idempotency,
 });
