@@ -1,13 +1,12 @@
 /**
  * `npm run bench -- rate-limit`: what core.rate-limit costs.
  *
- * 1. Decisions per second of each algorithm in process (no HTTP): the memory backend in a tight
- *    loop, and the Redis backend with 64 decisions in flight (a busy gateway's shape: ioredis
- *    pipelines them on one connection), plus its one-at-a-time latency.
+ * 1. Decisions per second of each algorithm in process, no HTTP (./rate-limit-decisions.ts).
  * 2. Requests per second through Junction: a plain route, the same route with a Redis rate limit
- *    and with an in-memory one (limits high enough never to refuse), reported as ratios to plain.
+ *    and with an in-memory one (limits high enough never to refuse), in alternating rounds, reported
+ *    as ratios to plain.
  *
- * About 40 s on a 2-core machine. Needs Redis on 127.0.0.1:6379 (or JUNCTION_REDIS_URL) for the
+ * About 50 s on a 2-core machine. Needs Redis on 127.0.0.1:6379 (or JUNCTION_REDIS_URL) for the
  * Redis figures; without it they are reported as skipped.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,115 +15,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import {
-  type Backend,
-  compileLimits,
-  type Item,
-  MemoryBackend,
-  RedisBackend,
-} from '../src/ingress/policies/rate-limit/index.ts';
 import { Child } from './lib/children.ts';
 import { ROOT, startJunction } from './lib/junction.ts';
 import { type LoadResult, pickLoadGenerator } from './lib/load.ts';
 import { machineInfo, RESULTS_DIR, writeAtomic } from './lib/report.ts';
-
-const REDIS_URL = process.env.JUNCTION_REDIS_URL || 'redis://127.0.0.1:6379';
-const ALGORITHMS = ['sliding-window', 'sliding-log', 'gcra'] as const;
-const KEYS = 1000;
-
-async function redisUp(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-function items(algorithm: (typeof ALGORITHMS)[number]): Item[][] {
-  // High enough never to refuse: what is measured is the bookkeeping, not the 429 path.
-  const [limit] = compileLimits(
-    [{ algorithm, limit: 1_000_000, windowMs: 1000, key: 'ip', missingKey: 'ip' }],
-    'bench',
-    1,
-  );
-  return Array.from({ length: KEYS }, (_, i) => [{ limit: limit!, key: `10.0.${i >> 8}.${i & 255}` }]);
-}
-
-function memoryRate(algorithm: (typeof ALGORITHMS)[number], ms: number): number {
-  const backend = new MemoryBackend({ maxKeys: 100_000 });
-  const all = items(algorithm);
-  let n = 0;
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    for (let i = 0; i < 1000; i++) backend.decide(all[n++ % KEYS]!);
-  }
-  return n / (ms / 1000);
-}
-
-async function redisRate(backend: Backend, algorithm: (typeof ALGORITHMS)[number], ms: number) {
-  const all = items(algorithm);
-  let n = 0;
-  const end = performance.now() + ms;
-  const worker = async () => {
-    while (performance.now() < end) await backend.decide(all[n++ % KEYS]!);
-  };
-  await Promise.all(Array.from({ length: 64 }, worker));
-  const perSecond = n / (ms / 1000);
-  // One at a time: the latency a single request adds.
-  const samples = 500;
-  const started = performance.now();
-  for (let i = 0; i < samples; i++) await backend.decide(all[i % KEYS]!);
-  const latencyUs = ((performance.now() - started) / samples) * 1000;
-  return { perSecond, latencyUs };
-}
-
-async function decisions(ms: number, withRedis: boolean) {
-  const out: Record<string, Record<string, number | string>> = {};
-  const prefix = `junction:rl:bench:${randomBytes(4).toString('hex')}:`;
-  const redis = withRedis
-    ? new RedisBackend({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: 5000 })
-    : undefined;
-  try {
-    for (const algorithm of ALGORITHMS) {
-      const memory = memoryRate(algorithm, ms);
-      const row: Record<string, number | string> = { memoryPerSecond: Math.round(memory) };
-      if (redis) {
-        const r = await redisRate(redis, algorithm, ms);
-        row.redisPerSecond = Math.round(r.perSecond);
-        row.redisLatencyUs = Math.round(r.latencyUs);
-      } else {
-        row.redis = 'skipped: no Redis';
-      }
-      out[algorithm] = row;
-      console.log(
-        `${algorithm.padEnd(15)} memory ${Math.round(memory).toLocaleString('en')} decisions/s` +
-          (redis
-            ? `; redis ${Number(row.redisPerSecond).toLocaleString('en')} decisions/s (64 in flight), ` +
-              `${row.redisLatencyUs} µs each one at a time`
-            : '; redis skipped'),
-      );
-    }
-  } finally {
-    if (redis) {
-      const keys = await redis.client.keys(`${prefix}*`);
-      for (let i = 0; i < keys.length; i += 1000) await redis.client.del(...keys.slice(i, i + 1000));
-      await redis.close();
-    }
-  }
-  return out;
-}
+import { decisions, REDIS_URL, redisUp } from './rate-limit-decisions.ts';
 
 const noDefaults = { 'core.access-log': false, 'core.metrics': false, 'core.tracing': false };
 
-async function throughput(durationS: number, warmupS: number, connections: number, withRedis: boolean) {
+/** Several runs of one route as one: requests and errors summed, rate over the total time, worst p99. */
+function combine(rs: LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number) => rs.reduce((a, r) => a + f(r), 0);
+  return {
+    requests: sum((r) => r.requests),
+    rps: sum((r) => r.rps) / rs.length,
+    p50Ms: Math.max(...rs.map((r) => r.p50Ms)),
+    p99Ms: Math.max(...rs.map((r) => r.p99Ms)),
+    errors: sum((r) => r.errors),
+    non2xx: sum((r) => r.non2xx),
+  };
+}
+
+async function throughput(
+  durationS: number,
+  warmupS: number,
+  connections: number,
+  rounds: number,
+  withRedis: boolean,
+) {
   const load = pickLoadGenerator();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'junction-bench-rl-'));
   const upstream = new Child('upstream', process.execPath, ['bench/upstream.ts'], { cwd: ROOT });
@@ -164,23 +82,28 @@ async function throughput(durationS: number, warmupS: number, connections: numbe
       },
     });
     try {
-      for (const route of ['plain', 'memory', 'redis']) {
-        if (route === 'redis' && !withRedis) {
-          results[route] = 'skipped: no Redis';
-          continue;
-        }
+      const routes = withRedis ? ['plain', 'memory', 'redis'] : ['plain', 'memory'];
+      if (!withRedis) results.redis = 'skipped: no Redis';
+      for (const route of routes) {
         const url = `${junction.proxyOrigin}/${route}/x`;
         const check = await fetch(url);
         await check.arrayBuffer();
         if (check.status !== 200 || !(route === 'plain' || check.headers.has('ratelimit')))
           throw new Error(`GET ${url} answered ${check.status} without the expected headers`);
         if (warmupS > 0) await load.run(url, { connections, durationS: warmupS });
-        const r = await load.run(url, { connections, durationS });
-        results[route] = r;
-        console.log(
-          `${route.padEnd(7)} ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, non-2xx ${r.non2xx}`,
-        );
       }
+      // Rounds alternate the routes, so a machine whose load drifts weighs on each alike.
+      const runs: Record<string, LoadResult[]> = Object.fromEntries(routes.map((r) => [r, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const route of routes) {
+          const r = await load.run(`${junction.proxyOrigin}/${route}/x`, { connections, durationS });
+          runs[route]!.push(r);
+          console.log(
+            `${route.padEnd(7)} ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, non-2xx ${r.non2xx}`,
+          );
+        }
+      }
+      for (const [route, rs] of Object.entries(runs)) results[route] = combine(rs);
     } finally {
       await junction.child.stop();
     }
@@ -207,7 +130,8 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      duration: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       'decision-ms': { type: 'string', default: '1500' },
@@ -219,12 +143,14 @@ export async function main(argv: string[]): Promise<number> {
   console.log('decisions in process (no HTTP):');
   const inProcess = await decisions(Number(values['decision-ms']), withRedis);
   console.log(
-    `\nthrough Junction (${values.connections} connections, ${values.warmup} s warmup + ${values.duration} s):`,
+    `\nthrough Junction (${values.connections} connections, ${values.warmup} s warmup, ` +
+      `${values.rounds} rounds of ${values.duration} s per route):`,
   );
   const http = await throughput(
     Number(values.duration),
     Number(values.warmup),
     Number(values.connections),
+    Number(values.rounds),
     withRedis,
   );
   console.log(

@@ -132,6 +132,66 @@ export const BulkheadSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Egress pacing (Q3): calls wait for their slot under the partner's rate limit instead of failing. */
+export const PacingSchema = Type.Object(
+  {
+    rate: Type.Object(
+      {
+        requests: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Calls allowed per perMs' }),
+        perMs: Type.Integer({
+          minimum: 1,
+          maximum: 86_400_000,
+          description: "The partner's window; set requests a little under its limit to absorb jitter",
+        }),
+      },
+      { additionalProperties: false, description: 'The rate the pacer keeps to, at most' },
+    ),
+    burst: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 1,
+      description: 'Calls that may go at once after a quiet spell; 1 spaces every call evenly',
+    }),
+    maxQueue: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 1000,
+      description: 'Calls waiting for a slot on this node; more are refused (pacing_queue_full)',
+    }),
+    maxWaitMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 30_000,
+      description: 'A call whose slot is further away is refused at once (pacing_wait_exceeded)',
+    }),
+    shared: Type.Union([Type.Literal('node'), Type.Literal('redis')], {
+      default: 'node',
+      description: 'redis: one schedule for every node (needs redis.url); node: per process',
+    }),
+    adaptive: Type.Boolean({
+      default: true,
+      description: 'Pause on 429/Retry-After and halve the rate (AIMD); slow down on RateLimit headers',
+    }),
+    key: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Schedule name; upstreams naming the same key share one limit (default: the upstream)',
+      }),
+    ),
+    keyPrefix: Type.String({
+      default: 'junction:pacing:',
+      maxLength: 200,
+      description: 'Redis key prefix of the schedule (shared: redis)',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Calls wait for a slot under the partner’s rate limit instead of failing (docs/resilience.md "Pacing")',
+  },
+);
+
 export const ResilienceSchema = Type.Object(
   {
     timeoutMs: Type.Optional(
@@ -144,10 +204,11 @@ export const ResilienceSchema = Type.Object(
     retry: Type.Optional(RetrySchema),
     circuitBreaker: Type.Optional(BreakerSchema),
     bulkhead: Type.Optional(BulkheadSchema),
+    pacing: Type.Optional(PacingSchema),
   },
   {
     additionalProperties: false,
-    description: 'Deadline, retries, circuit breaker, bulkhead (docs/resilience.md)',
+    description: 'Deadline, retries, circuit breaker, bulkhead, pacing (docs/resilience.md)',
   },
 );
 
@@ -167,4 +228,5 @@ export type ResilienceConfig = Static<typeof ResilienceSchema>;
 export type RetryConfig = Static<typeof RetrySchema>;
 export type BreakerConfig = Static<typeof BreakerSchema>;
 export type BulkheadConfig = Static<typeof BulkheadSchema>;
+export type PacingConfig = Static<typeof PacingSchema>;
 export type RouteResilienceConfig = Static<typeof RouteResilienceSchema>;

@@ -2,7 +2,7 @@
  * The resilience stack around an upstream call (Q5, Q19, Q20), built from config out of the policies
  * in src/resilience. Order, outermost first (docs/resilience.md):
  *
- *   deadline (timeoutMs) → retry (with the upstream's budget) → circuit breaker → bulkhead → per-try timeout → attempt
+ *   deadline (timeoutMs) → retry (with the upstream's budget) → circuit breaker → bulkhead → pacer → per-try timeout → attempt
  *
  * The two timeouts are not timer policies here but the attempt's `headersTimeout` (see RouteStack):
  * both bound the time to the response headers, which undici already times per request.
@@ -24,6 +24,7 @@ import type {
   RouteResilienceConfig,
 } from '../config/resilience-schema.ts';
 import { isJunctionError } from '../core/errors.ts';
+import type { Services } from '../core/services.ts';
 import {
   type Bulkhead,
   type CircuitBreaker,
@@ -32,12 +33,14 @@ import {
   createRetry,
   createRetryBudget,
   type Outcome,
+  type Pacer,
   type Policy,
   parseRetryAfter,
   type RetryBudget,
   wrap,
 } from '../resilience/index.ts';
 import type { Exchange } from './handlers/exchange.ts';
+import { upstreamPacer } from './pacing.ts';
 
 /** State shared by every route calling one upstream. */
 export interface UpstreamResilience {
@@ -45,6 +48,8 @@ export interface UpstreamResilience {
   breaker: CircuitBreaker<Exchange> | undefined;
   bulkhead: Bulkhead<Exchange> | undefined;
   budget: RetryBudget | undefined;
+  /** Egress pacing (Q3): innermost, so every try — retries included — waits for its slot. */
+  pacer: Pacer<Exchange> | undefined;
 }
 
 /**
@@ -70,6 +75,8 @@ export interface RouteStack {
    * outlast it, by at most `retry.backoff.capMs`.
    */
   timeoutMs: number | undefined;
+  /** A pacer may hold calls: the caller passes a signal so a client that leaves gives its place back. */
+  paced: boolean;
 }
 
 const TRANSPORT: Record<string, FailureKind> = {
@@ -178,6 +185,7 @@ export function upstreamResilience(
   config: ResilienceConfig | undefined,
   registry: Registry,
   previous: UpstreamResilience | undefined,
+  services?: Services,
 ): UpstreamResilience {
   const configKey = JSON.stringify(config ?? {});
   const m = metricsFor(registry);
@@ -222,7 +230,10 @@ export function upstreamResilience(
           minRetriesPerSecond: r.budget.minRetriesPerSecond,
         })
       : undefined;
-  const state = { configKey, breaker, bulkhead, budget };
+  // The schedule outlives changes to the other settings: a new pacer would forget the slots it gave.
+  const kept = previous?.pacer && samePacing(previous.configKey, config?.pacing) ? previous.pacer : undefined;
+  const pacer = config?.pacing && (kept ?? upstreamPacer(name, config.pacing, registry, services));
+  const state = { configKey, breaker, bulkhead, budget, pacer };
   m.sources.set(name, state);
   return state;
 }
@@ -266,6 +277,7 @@ export function routeStack(
   }
   if (shared.breaker) inner.push(shared.breaker);
   if (shared.bulkhead) inner.push(shared.bulkhead);
+  if (shared.pacer) inner.push(shared.pacer);
   const perTryTimeoutMs = retry?.perTryTimeoutMs;
   if (
     inner.length === 0 &&
@@ -282,7 +294,12 @@ export function routeStack(
     retry: retryLayer ? retry : undefined,
     perTryTimeoutMs,
     timeoutMs,
+    paced: shared.pacer !== undefined,
   };
+}
+
+function samePacing(configKey: string, pacing: ResilienceConfig['pacing']): boolean {
+  return JSON.stringify((JSON.parse(configKey) as ResilienceConfig).pacing) === JSON.stringify(pacing);
 }
 
 function first(v: string | string[] | undefined): string | undefined {

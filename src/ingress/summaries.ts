@@ -14,8 +14,8 @@ export interface RouteSummary {
 
 export interface UpstreamSummary {
   name: string;
-  /** Circuit breaker, bulkhead and retry budget state (absent parts are not configured). */
-  resilience: { circuitBreaker?: unknown; bulkhead?: unknown; retryBudget?: unknown };
+  /** Circuit breaker, bulkhead, retry budget and pacer state (absent parts are not configured). */
+  resilience: { circuitBreaker?: unknown; bulkhead?: unknown; retryBudget?: unknown; pacer?: unknown };
   targets: {
     id: string;
     origin: string;
@@ -86,5 +86,6 @@ function resilienceSummary(rt: Runtime, name: string): UpstreamSummary['resilien
     circuitBreaker: r?.breaker?.snapshot(),
     bulkhead: r?.bulkhead?.snapshot(),
     retryBudget: r?.budget?.snapshot(),
+    pacer: r?.pacer?.snapshot(),
   };
 }

@@ -15,3 +15,19 @@ export const CircuitOpen = defineError('circuit_open', 503, 'Circuit breaker is 
  * (`queue_full` | `queue_timeout`); one code because the client's remedy is the same.
  */
 export const BulkheadFull = defineError('bulkhead_full', 503, 'Upstream concurrency limit reached');
+
+/**
+ * The upstream's pacer has `maxQueue` calls waiting for their slots already: the call is refused at
+ * once rather than queued. Carries `Retry-After` (an estimate of when the queue has room).
+ */
+export const PacingQueueFull = defineError('pacing_queue_full', 503, 'Upstream pacing queue is full');
+
+/**
+ * The upstream's pacer would have to hold the call longer than `maxWaitMs` to keep the partner under
+ * its rate limit (or the partner asked for a pause that long): refused at once, with `Retry-After`.
+ */
+export const PacingWaitExceeded = defineError(
+  'pacing_wait_exceeded',
+  503,
+  'Upstream pacing wait would exceed its limit',
+);

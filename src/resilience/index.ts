@@ -28,7 +28,31 @@ export {
   type RetryBudgetSnapshot,
 } from './budget.ts';
 export { type Bulkhead, type BulkheadOptions, type BulkheadSnapshot, createBulkhead } from './bulkhead.ts';
-export { BulkheadFull, CircuitOpen, DeadlineExceeded } from './errors.ts';
+export {
+  BulkheadFull,
+  CircuitOpen,
+  DeadlineExceeded,
+  PacingQueueFull,
+  PacingWaitExceeded,
+} from './errors.ts';
+export {
+  createPacer,
+  type Pacer,
+  type PacerOptions,
+  type PacerSnapshot,
+  type PacingRefusal,
+} from './pacer.ts';
+export { createPacerRate, type PacerRate, type RateSnapshot } from './pacer-rate.ts';
+export {
+  createMemoryPacingStore,
+  type MemoryPacingStore,
+  type PacingStore,
+  type Reservation,
+  type ReserveRequest,
+  type ThrottleRequest,
+  type ThrottleResult,
+} from './pacing-store.ts';
+export { type PacingFeedback, pacingFeedback } from './rate-limit-headers.ts';
 export { createRetry, type RetryInfo, type RetryOptions } from './retry.ts';
 export { parseHttpDate, parseRetryAfter } from './retry-after.ts';
 export { FakeClock, flush, seededRandom, sequence, type Tracked, track } from './testing.ts';

@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import { startServices } from './index.ts';
 import { start as startUsers } from './users.ts';
 
-test('starts users, orders, products, partner and slow and reports their urls', async (t) => {
-  const demo = await startServices({ ports: { users: 0, orders: 0, products: 0, partner: 0, slow: 0 } });
+test('starts users, orders, products, partner, slow and payments and reports their urls', async (t) => {
+  const demo = await startServices({
+    ports: { users: 0, orders: 0, products: 0, partner: 0, slow: 0, payments: 0 },
+  });
   t.after(() => demo.close());
   const checks = {
     users: '/users/usr_ada',
@@ -12,6 +14,7 @@ test('starts users, orders, products, partner and slow and reports their urls', 
     products: '/v2/products/prd_mug',
     partner: '/rates',
     slow: '/slow?ms=0',
+    payments: '/_stats',
   } as const;
   for (const [name, path] of Object.entries(checks) as [keyof typeof checks, string][]) {
     assert.match(demo.urls[name], /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -27,6 +30,7 @@ test('takes ports from DEMO_*_PORT when none is given', async (t) => {
     DEMO_PRODUCTS_PORT: '0',
     DEMO_PARTNER_PORT: '0',
     DEMO_SLOW_PORT: '0',
+    DEMO_PAYMENTS_PORT: '0',
   };
   const demo = await startServices({ env });
   t.after(() => demo.close());
@@ -35,6 +39,7 @@ test('takes ports from DEMO_*_PORT when none is given', async (t) => {
   assert.notEqual(new URL(demo.urls.products).port, '9103');
   assert.notEqual(new URL(demo.urls.partner).port, '9104');
   assert.notEqual(new URL(demo.urls.slow).port, '9105');
+  assert.notEqual(new URL(demo.urls.payments).port, '9106');
 });
 
 test('refuses a malformed port before starting anything', async () => {
@@ -47,7 +52,7 @@ test('fails as a whole when one port is taken', async (t) => {
   t.after(() => squatter.close());
   const taken = Number(new URL(squatter.url).port);
   await assert.rejects(
-    startServices({ ports: { users: 0, orders: taken, products: 0, partner: 0, slow: 0 } }),
+    startServices({ ports: { users: 0, orders: taken, products: 0, partner: 0, slow: 0, payments: 0 } }),
     {
       code: 'EADDRINUSE',
     },

@@ -1,18 +1,19 @@
 /**
  * Starts the commerce demo's upstream services together. Run it directly to keep them up:
  * `node examples/commerce/services/index.ts` (ports from DEMO_USERS_PORT, DEMO_ORDERS_PORT,
- * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, else 9101–9105).
+ * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, DEMO_PAYMENTS_PORT, else 9101–9106).
  */
 import type { RunningService } from './http.ts';
 import { start as startOrders } from './orders.ts';
 import { start as startPartner } from './partner.ts';
+import { start as startPayments } from './payments.ts';
 import { start as startProducts } from './products.ts';
 import { start as startSlow } from './slow.ts';
 import { start as startUsers } from './users.ts';
 
 export type { RunningService, StartOptions } from './http.ts';
 
-export type ServiceName = 'users' | 'orders' | 'products' | 'partner' | 'slow';
+export type ServiceName = 'users' | 'orders' | 'products' | 'partner' | 'slow' | 'payments';
 
 export interface ServicesOptions {
   /** Defaults to 127.0.0.1: the services trust whatever reaches them, so they stay off the network. */
@@ -35,6 +36,8 @@ const defaults = {
   // Fault demos (docs/chaos.md): a flaky partner API steered via /_control, and a slow service.
   partner: { port: 9104, env: 'DEMO_PARTNER_PORT', start: startPartner },
   slow: { port: 9105, env: 'DEMO_SLOW_PORT', start: startSlow },
+  // Idempotency demo (docs/idempotency.md): charges on every POST; the gateway makes retries safe.
+  payments: { port: 9106, env: 'DEMO_PAYMENTS_PORT', start: startPayments },
 } as const;
 
 const names = Object.keys(defaults) as ServiceName[];
@@ -51,7 +54,7 @@ function portFor(name: ServiceName, options: ServicesOptions): number {
 }
 
 /**
- * Starts users, orders, products, partner and slow; if any fails to listen, the others are closed again.
+ * Starts users, orders, products, partner, slow and payments; if any fails to listen, the others are closed again.
  * @example
  * const demo = await startServices({ ports: { users: 0, orders: 0, products: 0 } });
  * console.log(demo.urls.orders);

@@ -160,13 +160,20 @@ async function resilient(
   }
   let gone = false;
   let current: Exchange | undefined;
+  // A pacer may hold the call for its slot: leaving, or the deadline, must give the place back.
+  const waiting = stack.paced ? new AbortController() : undefined;
   ctx.onClose = () => {
     if (!res.writableFinished) {
       gone = true;
       current?.onClientClose();
+      waiting?.abort(new Error('client closed the connection'));
     }
   };
   const deadlineAt = stack.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + stack.timeoutMs;
+  const deadline =
+    waiting && stack.timeoutMs !== undefined
+      ? setTimeout(() => waiting.abort(deadlineExceeded(stack.timeoutMs!)), stack.timeoutMs)
+      : undefined;
   let chosen: Exchange;
   try {
     chosen = await policy.execute(() => {
@@ -197,11 +204,13 @@ async function resilient(
               : err;
           })
         : exchange.head!;
-    });
+    }, waiting?.signal);
   } catch (err) {
     if (gone) return; // the client left; nobody to answer
     answerError(ctx, res, route, rt, transportError(err, upstream.name));
     return;
+  } finally {
+    clearTimeout(deadline);
   }
   ctx.target = chosen.target.origin;
   chosen.commit();

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { Item } from './backend.ts';
 import { compileLimits } from './limits.ts';
@@ -122,6 +123,24 @@ test('an unreachable Redis fails the decision within the timeout', async (t) => 
   const started = performance.now();
   await assert.rejects(backend.decide([{ limit: l!, key: 'k' }]));
   assert.ok(performance.now() - started < 1000);
+});
+
+test('a Redis that accepts but never answers fails the decision after timeoutMs', async (t) => {
+  const held = new Set<Socket>();
+  const silent = createServer((s) => held.add(s));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of held) s.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const backend = new RedisBackend({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'x:', timeoutMs: 80 });
+  t.after(() => backend.close());
+  const [l] = compileLimits([limit({ limit: 1, windowMs: 1000 })], 'silent', 1);
+  const started = performance.now();
+  await assert.rejects(backend.decide([{ limit: l!, key: 'k' }]), /timed out/);
+  const took = performance.now() - started;
+  assert.ok(took >= 70 && took < 2000, `${took} ms`);
 });
 
 test('requests decided in one turn share one script call and are decided in order, each seeing the last', async (t) => {
