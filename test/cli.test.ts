@@ -143,6 +143,15 @@ test('validate reports a semantic error (unknown upstream) with its position too
   assert.equal(r.stderr, `${file}:4:14  /routes/0/proxy/upstream  no upstream named ghost (defined: none)\n`);
 });
 
+test('validate reads the listener certificate files: a missing one is reported with its path', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'tls.yaml');
+  writeFileSync(file, `listeners:\n  proxy:\n    tls: { cert: ${dir}/no-cert.pem, key: ${dir}/no-key.pem }\n`);
+  const r = await run(['validate', '-c', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\/listeners\/proxy\/tls\/cert .*no-cert\.pem/);
+});
+
 test('validate of a missing file exits 1 with a one-line message', async (t) => {
   const dir = tempDir(t);
   const r = await run(['validate', '-c', join(dir, 'nope.yaml')]);

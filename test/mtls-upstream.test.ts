@@ -135,3 +135,29 @@ test('a reload picks up a rotated client certificate: new connections present it
   assert.equal((await gw.gateway.reload('test')).status, 'applied');
   assert.equal((await call(gw.url('/billing/x'))).body.fingerprint256, rotated.fingerprint256);
 });
+
+test('active health checks of an mTLS upstream pass the same handshake as requests', async (t) => {
+  const s = await setup(t);
+  const gw = await startTestGateway(t, {
+    upstreams: {
+      billing: {
+        targets: [s.upstream.url],
+        tls: { ca: s.upstreamCa.certFile, cert: s.gatewayCert.certFile, key: s.gatewayCert.keyFile },
+        healthCheck: { path: '/health', intervalMs: 20, unhealthyThreshold: 1, healthyThreshold: 1 },
+      },
+    },
+    routes: [{ name: 'billing', match: { path: '/billing/*' }, proxy: { upstream: 'billing' } }],
+  });
+  // Wait for several checks: with a probe that cannot complete the handshake, one would already
+  // have taken the only target out of rotation.
+  const until = Date.now() + 10_000;
+  while (s.upstream.seen.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const targets = (await (await fetch(gw.adminUrl('/admin/v1/upstreams'), { headers: gw.auth })).json()) as {
+    data: { name: string; targets: { healthy: boolean }[] }[];
+  };
+  assert.deepEqual(
+    targets.data.find((u) => u.name === 'billing')?.targets.map((x) => x.healthy),
+    [true],
+  );
+  assert.equal((await call(gw.url('/billing/invoices'))).status, 200);
+});

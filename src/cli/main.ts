@@ -11,6 +11,7 @@ import { Snowflake } from '../core/ids.ts';
 import { createLogger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { closeUpstreams, compileRuntime } from '../ingress/index.ts';
+import { listenerTls } from '../ingress/tls.ts';
 import { openStore } from '../store/index.ts';
 import { auditCommand } from './audit.ts';
 import { startGateway } from './gateway.ts';
@@ -113,6 +114,8 @@ async function validate(configFile: string): Promise<number> {
       audit: noAudit,
       redisUrl: undefined,
     };
+    // The listener's certificate files too: a typo there must not wait for `junction start`.
+    listenerTls(loaded);
     const runtime = compileRuntime(loaded, services);
     await closeUpstreams(runtime.upstreams.values());
     process.stdout.write(`${configFile}: valid (${loaded.config.routes.length} routes)\n`);

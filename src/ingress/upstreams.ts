@@ -111,6 +111,7 @@ export function createUpstream(
     registry: metrics.registry,
     clock: options.clock,
     probe: options.probe,
+    tls: upstreamTls(name, config)?.options,
   });
   const requestsCounter = metrics.upstreamRequests.labels({ upstream: name });
   let closing: Promise<void> | undefined;

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { UpstreamConfig } from '../../config/schema.ts';
 import type { Clock } from '../../resilience/types.ts';
@@ -72,6 +73,8 @@ export function createBalancer<T extends Candidate & { origin: string }>(options
   clock?: Clock;
   /** Replaces the HTTP check (tests). */
   probe?: Probe<T>;
+  /** TLS options for the HTTP check of https: targets (the upstream's `tls`). */
+  tls?: ConnectionOptions;
   random?: () => number;
 }): Balancer<T> {
   const { upstream, targets, config } = options;
@@ -87,7 +90,7 @@ export function createBalancer<T extends Candidate & { origin: string }>(options
   if (config.healthCheck !== undefined) {
     let probe = options.probe;
     if (probe === undefined) {
-      const http = httpProbe<T>(config.healthCheck.path, config.healthCheck.timeoutMs);
+      const http = httpProbe<T>(config.healthCheck.path, config.healthCheck.timeoutMs, options.tls);
       probe = http.probe;
       closeProbe = http.close;
     }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'undici';
 import type { Probe } from './active-health.ts';
 
@@ -16,6 +17,8 @@ import type { Probe } from './active-health.ts';
 export function httpProbe<T extends { origin: string }>(
   path: string,
   timeoutMs: number,
+  /** The upstream's TLS settings (CA, client certificate): a check must pass the handshake requests pass. */
+  tls?: ConnectionOptions,
 ): { probe: Probe<T>; close(): Promise<void> } {
   const clients = new Map<string, Client>();
   let closed = false;
@@ -25,7 +28,7 @@ export function httpProbe<T extends { origin: string }>(
       let client = clients.get(target.origin);
       if (client === undefined) {
         client = new Client(target.origin, {
-          connect: { timeout: timeoutMs },
+          connect: { ...tls, timeout: timeoutMs },
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
