@@ -81,6 +81,49 @@ test('a config reload, applied or rejected, is recorded and visible at /admin/v1
   assert.equal(verified.body.intact, true);
 });
 
+test('key issue and revoke, a failed authentication and an authorization denial land in the stored log', async (t) => {
+  const gw = await startTestGateway(t, {
+    routes: [
+      {
+        name: 'orders',
+        match: { path: '/orders' },
+        respond: { status: 200 },
+        policies: { 'auth.api-key': {}, 'auth.rbac': { allow: { clerk: ['GET'] } } },
+      },
+    ],
+  });
+  const created = await fetch(gw.adminUrl('/admin/v1/keys'), {
+    method: 'POST',
+    headers: { ...gw.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'reader', roles: ['reader'] }),
+  });
+  assert.equal(created.status, 201);
+  const key = (await created.json()) as { id: string; secret: string };
+  const wrong = await fetch(gw.url('/orders'), {
+    headers: { 'x-api-key': 'jk_nottherightkeyatall', 'x-forwarded-for': '203.0.113.9' },
+  });
+  assert.equal(wrong.status, 401);
+  const denied = await fetch(gw.url('/orders'), { headers: { 'x-api-key': key.secret } });
+  assert.equal(denied.status, 403);
+  const revoked = await fetch(gw.adminUrl(`/admin/v1/keys/${key.id}`), {
+    method: 'DELETE',
+    headers: gw.auth,
+  });
+  assert.ok(revoked.ok, String(revoked.status));
+
+  const records = (await list(gw, '?limit=100')).data;
+  const find = (action: string, outcome: string) =>
+    records.find((r) => r.action === action && r.outcome === outcome);
+  assert.equal(find('admin.key.create', 'success')?.resource, key.id);
+  assert.equal(find('admin.key.revoke', 'success')?.resource, key.id);
+  const failedAuth = records.filter((r) => r.action === 'auth.deny' && r.actor?.id !== key.id);
+  assert.ok(failedAuth.length >= 1, JSON.stringify(records.map((r) => [r.action, r.outcome, r.actor])));
+  const denial = records.find((r) => r.action === 'auth.deny' && r.actor?.id === key.id);
+  assert.ok(denial, 'the RBAC denial names the key as the actor');
+  assert.ok(!JSON.stringify(records).includes(key.secret.slice(16)), 'no secret in the log');
+  assert.equal((await admin(gw, '/audit/verify')).body.intact, true);
+});
+
 test('the admin list pages with a cursor and filters by actor and time range', async (t) => {
   const gw = await startTestGateway(t, base);
   for (let i = 0; i < 5; i++)
