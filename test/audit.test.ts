@@ -3,17 +3,13 @@
  * API lists, filters and verifies them, and `junction audit verify` exits 0 or 1 on a real database.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { seedChain } from '../src/audit/testing.ts';
 import { PG_TEST_URL, targets } from '../src/store/testing.ts';
+import { ROOT, runCli } from './helpers/cli.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
 interface AuditView {
   id: string;
@@ -194,39 +190,9 @@ test('a tampered chain: /admin/v1/audit/verify answers 500 audit_chain_broken na
   assert.deepEqual([res.body.mismatch, res.body.seq, res.body.id], ['hash', event!.seq, event!.id]);
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], databaseUrl: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, JUNCTION_DATABASE_URL: databaseUrl };
-    delete env.NODE_TEST_CONTEXT;
-    delete env.NODE_OPTIONS;
-    const child = spawn(
-      process.execPath,
-      [MAIN, 'audit', ...args, '-c', join(ROOT, 'no-such-junction.yaml')],
-      {
-        cwd: ROOT,
-        env,
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function cli(args: string[], databaseUrl: string) {
+  return runCli(['audit', ...args, '-c', join(ROOT, 'no-such-junction.yaml')], {
+    env: { JUNCTION_DATABASE_URL: databaseUrl },
   });
 }
 

@@ -1,47 +1,16 @@
 /** `junction keys create|list|revoke` as a child process, against the store a config names. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { openStore } from '../src/store/index.ts';
 import { startAuthGateway } from './helpers/auth.ts';
+import { runCli } from './helpers/cli.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function junction(args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  for (const k of ['JUNCTION_DATABASE_URL', 'JUNCTION_ADMIN_TOKEN', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT'])
-    delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const junction = (args: string[]) => runCli(args);
 
 function configFile(t: TestContext): { file: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), 'junction-cli-keys-'));

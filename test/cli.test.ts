@@ -10,61 +10,18 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startGateway } from '../src/cli/gateway.ts';
 import { renderSchema } from '../src/cli/schema.ts';
 import { openStore } from '../src/store/index.ts';
+import { cleanEnv, MAIN, ROOT, runCli } from './helpers/cli.ts';
 import { ADMIN_TOKEN } from './helpers/gateway.ts';
 import { startHeldUpstream } from './helpers/upstream.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const BIN = join(ROOT, 'bin/junction.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Env without the overrides a developer's shell may carry. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  for (const k of ['JUNCTION_DATABASE_URL', 'JUNCTION_ADMIN_TOKEN', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) {
-    if (!(k in extra)) delete env[k];
-  }
-  return env;
-}
-
-function run(
-  args: string[],
-  options: { node?: string; script?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(options.node ?? process.execPath, [options.script ?? MAIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: cleanEnv(options.env),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    // A CLI that hangs fails its test instead of holding the whole file open.
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
@@ -146,7 +103,10 @@ test('validate reports a semantic error (unknown upstream) with its position too
 test('validate reads the listener certificate files: a missing one is reported with its path', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'tls.yaml');
-  writeFileSync(file, `listeners:\n  proxy:\n    tls: { cert: ${dir}/no-cert.pem, key: ${dir}/no-key.pem }\n`);
+  writeFileSync(
+    file,
+    `listeners:\n  proxy:\n    tls: { cert: ${dir}/no-cert.pem, key: ${dir}/no-key.pem }\n`,
+  );
   const r = await run(['validate', '-c', file]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\/listeners\/proxy\/tls\/cert .*no-cert\.pem/);
