@@ -131,3 +131,20 @@ export function stdoutDestination(flushIntervalMs = 100): StdoutDestination {
     },
   };
 }
+
+/**
+ * A warning that logs at most once per `everyMs`: for a dependency (Redis, the store) that fails on
+ * every request during an outage, one line per interval says enough without flooding the log.
+ * @example
+ * const warn = throttledWarn(services.logger);
+ * warn(err, 'cache: redis unavailable');
+ */
+export function throttledWarn(logger: Logger, everyMs = 10_000): (err: unknown, msg: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (err, msg) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    logger.warn({ err }, msg);
+  };
+}

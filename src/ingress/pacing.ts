@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { connectPacingRedis, createRedisPacingStore } from '../cluster/index.ts';
 import type { PacingConfig } from '../config/resilience-schema.ts';
+import { throttledWarn } from '../core/logger.ts';
 import type { Services } from '../core/services.ts';
 import { createPacer, type Pacer, pacingFeedback, systemClock } from '../resilience/index.ts';
 import type { Exchange } from './handlers/exchange.ts';
@@ -85,12 +86,8 @@ function redisFor(services: Services): Connection {
   if (c !== undefined) return c;
   const url = services.redisUrl;
   if (url === undefined) throw new RangeError('pacing.shared redis needs redis.url (or JUNCTION_REDIS_URL)');
-  let last = 0;
-  const warn = (err: unknown) => {
-    if (Date.now() - last < 10_000) return;
-    last = Date.now();
-    services.logger.warn({ err }, 'pacing: redis unavailable, pacing on this node alone');
-  };
+  const throttled = throttledWarn(services.logger);
+  const warn = (err: unknown) => throttled(err, 'pacing: redis unavailable, pacing on this node alone');
   c = { client: connectPacingRedis(url, 500, warn), warn };
   connections.set(services, c);
   return c;

@@ -8,7 +8,7 @@
  * call (see docs/cache.md; tests call it themselves).
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../../../core/logger.ts';
+import { throttledWarn } from '../../../core/logger.ts';
 import type { Services } from '../../../core/services.ts';
 import { Coalescer } from './coalesce.ts';
 import type { CacheMetrics } from './metrics.ts';
@@ -47,22 +47,12 @@ export function refreshToken(services: Services): string {
   return caches(services).refreshToken;
 }
 
-function throttled(logger: Logger): SharedStore['warn'] {
-  let last = 0;
-  return (err, msg) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    logger.warn({ err }, msg);
-  };
-}
-
 export function sharedStore(services: Services, config: StoreConfig, metrics: CacheMetrics): SharedStore {
   const c = caches(services);
   const id = JSON.stringify(config);
   let shared = c.stores.get(id);
   if (shared !== undefined) return shared;
-  const warn = throttled(services.logger);
+  const warn = throttledWarn(services.logger);
   const store: CacheStore =
     config.kind === 'memory'
       ? new MemoryStore({ maxBytes: config.maxBytes })

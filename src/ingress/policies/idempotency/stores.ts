@@ -7,7 +7,7 @@
  * The SQL store's expired rows are swept by each node every minute in batches (Redis expires its
  * own). Redis clients and the sweeper are stopped by `closeIdempotencyStores(services)` at shutdown.
  */
-import type { Logger } from '../../../core/logger.ts';
+import { throttledWarn } from '../../../core/logger.ts';
 import type { Services } from '../../../core/services.ts';
 import type { RedisConfig } from './schema.ts';
 import type { IdempotencyStore } from './store.ts';
@@ -33,21 +33,10 @@ const byGateway = new WeakMap<Services, GatewayStores>();
 function stores(services: Services): GatewayStores {
   let s = byGateway.get(services);
   if (s === undefined) {
-    s = { sql: undefined, sweeper: undefined, redis: new Map(), warn: throttled(services.logger) };
+    s = { sql: undefined, sweeper: undefined, redis: new Map(), warn: throttledWarn(services.logger) };
     byGateway.set(services, s);
   }
   return s;
-}
-
-/** Logs a store failure at most once per 10 s, so an outage does not flood the log. */
-function throttled(logger: Logger): GatewayStores['warn'] {
-  let last = 0;
-  return (err, msg) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    logger.warn({ err }, msg);
-  };
 }
 
 /**

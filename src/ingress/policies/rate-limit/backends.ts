@@ -8,7 +8,7 @@
 
 import { ConfigInvalid } from '../../../config/errors.ts';
 import { JunctionError } from '../../../core/errors.ts';
-import type { Logger } from '../../../core/logger.ts';
+import { throttledWarn } from '../../../core/logger.ts';
 import type { Services } from '../../../core/services.ts';
 import type { Backend } from './backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
@@ -24,16 +24,6 @@ export interface SharedBackend {
 }
 
 const byGateway = new WeakMap<Services, Map<string, SharedBackend>>();
-
-function throttled(logger: Logger): SharedBackend['warn'] {
-  let last = 0;
-  return (err, msg) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    logger.warn({ err }, msg);
-  };
-}
 
 export function sharedBackend(services: Services, config: BackendConfig, routeName: string): SharedBackend {
   let backends = byGateway.get(services);
@@ -51,7 +41,7 @@ export function sharedBackend(services: Services, config: BackendConfig, routeNa
   const id = JSON.stringify({ ...config, url });
   let shared = backends.get(id);
   if (shared !== undefined) return shared;
-  const warn = throttled(services.logger);
+  const warn = throttledWarn(services.logger);
   if (config.kind === 'memory') {
     shared = { primary: new MemoryBackend({ maxKeys: config.maxKeys }), local: undefined, warn };
   } else {
