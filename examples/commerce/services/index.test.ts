@@ -45,6 +45,19 @@ test('takes ports from DEMO_*_PORT when none is given', async (t) => {
 test('refuses a malformed port before starting anything', async () => {
   await assert.rejects(startServices({ env: { DEMO_ORDERS_PORT: 'ninety' } }), RangeError);
   await assert.rejects(startServices({ ports: { users: 70_000 } }), RangeError);
+  await assert.rejects(startServices({ env: { DEMO_PARTNER_LIMIT: '-1' } }), RangeError);
+});
+
+test('gives the partner its rate limit from DEMO_PARTNER_LIMIT and DEMO_PARTNER_WINDOW_MS', async (t) => {
+  const ports = { users: 0, orders: 0, products: 0, partner: 0, slow: 0, payments: 0 };
+  const demo = await startServices({
+    ports,
+    env: { DEMO_PARTNER_LIMIT: '2', DEMO_PARTNER_WINDOW_MS: '60000' },
+  });
+  t.after(() => demo.close());
+  const control = (await (await fetch(`${demo.urls.partner}/_control`)).json()) as Record<string, unknown>;
+  assert.equal(control.rateLimit, 2);
+  assert.equal(control.rateLimitWindowMs, 60_000);
 });
 
 test('fails as a whole when one port is taken', async (t) => {

@@ -1,11 +1,12 @@
 /**
  * Starts the commerce demo's upstream services together. Run it directly to keep them up:
  * `node examples/commerce/services/index.ts` (ports from DEMO_USERS_PORT, DEMO_ORDERS_PORT,
- * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, DEMO_PAYMENTS_PORT, else 9101–9106).
+ * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, DEMO_PAYMENTS_PORT, else 9101–9106; the
+ * partner's rate limit from DEMO_PARTNER_LIMIT per DEMO_PARTNER_WINDOW_MS, else 100 per 60000).
  */
 import type { RunningService } from './http.ts';
 import { start as startOrders } from './orders.ts';
-import { start as startPartner } from './partner.ts';
+import { behaviourFromEnv, start as startPartner } from './partner.ts';
 import { start as startPayments } from './payments.ts';
 import { start as startProducts } from './products.ts';
 import { start as startSlow } from './slow.ts';
@@ -63,8 +64,11 @@ function portFor(name: ServiceName, options: ServicesOptions): number {
 export async function startServices(options: ServicesOptions = {}): Promise<RunningServices> {
   const host = options.host ?? '127.0.0.1';
   const ports = names.map((name) => portFor(name, options)); // validate all before opening any
+  const partner = { behaviour: behaviourFromEnv(options.env ?? process.env) };
   const settled = await Promise.allSettled(
-    names.map((name, i) => defaults[name].start({ host, port: ports[i]! })),
+    names.map((name, i) =>
+      defaults[name].start({ host, port: ports[i]!, ...(name === 'partner' ? partner : {}) }),
+    ),
   );
   const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s) => s.status === 'rejected');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { type TestContext, test } from 'node:test';
-import { defaultBehaviour, type PartnerOptions, start } from './partner.ts';
+import { behaviourFromEnv, defaultBehaviour, type PartnerOptions, start } from './partner.ts';
 
 async function startPartner(t: TestContext, options: Partial<PartnerOptions> = {}) {
   const partner = await start({ port: 0, ...options });
@@ -57,7 +57,7 @@ test('failRate 1 fails every request with failStatus and Retry-After; failRate 0
     await res.arrayBuffer();
     assert.equal(res.status, 200);
   }
-  assert.deepEqual(await stats(), { requests: 20, ok: 10, failed: 10, reset: 0, hung: 0 });
+  assert.deepEqual(await stats(), { requests: 20, ok: 10, failed: 10, reset: 0, hung: 0, limited: 0 });
 });
 
 test('a fractional failRate fails exactly the requests whose roll falls under it', async (t) => {
@@ -138,4 +138,62 @@ test('DELETE /_control restores the defaults and zeroes the stats', async (t) =>
   const res = await fetch(`${url}/_control`, { method: 'DELETE' });
   assert.deepEqual(await res.json(), defaultBehaviour);
   assert.equal((await stats()).requests, 0);
+});
+
+test('serves rateLimit requests per fixed window, then 429 with Retry-After until the next window', async (t) => {
+  let clock = 60_000 * 1000 + 45_000; // 45 s into a minute: 15 s until its window resets
+  const { url, control, stats } = await startPartner(t, { now: () => clock });
+  await control({ rateLimit: 3 });
+  const answers = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${url}/rates`);
+    await res.arrayBuffer();
+    answers.push([res.status, res.headers.get('ratelimit'), res.headers.get('retry-after')]);
+    assert.equal(res.headers.get('ratelimit-policy'), '"partner";q=3;w=60');
+  }
+  assert.deepEqual(answers, [
+    [200, '"partner";r=2;t=15', null],
+    [200, '"partner";r=1;t=15', null],
+    [200, '"partner";r=0;t=15', null],
+    [429, '"partner";r=0;t=15', '15'],
+  ]);
+  const refused = await fetch(`${url}/rates`);
+  assert.equal(((await refused.json()) as { error: string }).error, 'rate_limited');
+  clock += 15_000; // the next window
+  const again = await fetch(`${url}/rates`);
+  await again.arrayBuffer();
+  assert.equal(again.status, 200);
+  assert.equal(again.headers.get('ratelimit'), '"partner";r=2;t=60');
+  assert.deepEqual(await stats(), { requests: 6, ok: 4, failed: 0, reset: 0, hung: 0, limited: 2 });
+});
+
+test('the limit is refused at the edge, before faults; rateLimit null lifts it', async (t) => {
+  const { url, control, stats } = await startPartner(t, { now: () => 0 });
+  await control({ rateLimit: 1, hang: true });
+  await assert.rejects(fetch(`${url}/rates`, { signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+  assert.equal((await fetch(`${url}/rates`)).status, 429, 'refused at once, not hung');
+  await control({ rateLimit: null, hang: false });
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${url}/rates`);
+    await res.arrayBuffer();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('ratelimit'), null);
+  }
+  assert.equal((await stats()).limited, 1);
+});
+
+test('a starting behaviour is what DELETE /_control restores, and comes from DEMO_PARTNER_* variables', async (t) => {
+  const env = { DEMO_PARTNER_LIMIT: '10', DEMO_PARTNER_WINDOW_MS: '1000' };
+  assert.deepEqual(behaviourFromEnv(env), { rateLimit: 10, rateLimitWindowMs: 1000 });
+  assert.deepEqual(behaviourFromEnv({ DEMO_PARTNER_LIMIT: 'off' }), { rateLimit: null });
+  assert.deepEqual(behaviourFromEnv({}), {});
+  assert.throws(() => behaviourFromEnv({ DEMO_PARTNER_LIMIT: 'lots' }), RangeError);
+  assert.throws(() => behaviourFromEnv({ DEMO_PARTNER_WINDOW_MS: '0' }), RangeError);
+  await assert.rejects(start({ port: 0, behaviour: { rateLimit: 0 } }), RangeError);
+
+  const { url, control } = await startPartner(t, { behaviour: behaviourFromEnv(env) });
+  const started = await (await fetch(`${url}/_control`)).json();
+  assert.deepEqual(started, { ...defaultBehaviour, rateLimit: 10, rateLimitWindowMs: 1000 });
+  await control({ rateLimit: 500, failRate: 1 });
+  assert.deepEqual(await (await fetch(`${url}/_control`, { method: 'DELETE' })).json(), started);
 });
