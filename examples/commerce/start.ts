@@ -1,12 +1,24 @@
 /**
  * `npm start`: the commerce demo's services, then the gateway in front of them.
  * Ports: gateway 8080 (proxy) and 8081 (admin); services 9101-9105 (DEMO_*_PORT to change).
+ * Identity (issue #4): the OpenID Provider, shop web front, inventory (HTTPS, mTLS) and staff
+ * documents on 9107-9110 (services/identity.ts), with the demo PKI in DEMO_PKI_DIR (pki.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { startGateway } from '../../src/cli/gateway.ts';
+import { ensureDemoPki } from './pki.ts';
+import { startIdentityServices } from './services/identity.ts';
 import { startServices } from './services/index.ts';
 
+// Identity (issue #4): the inventory service's certificates, made here when missing or expiring;
+// junction.yaml reads the gateway's from DEMO_PKI_DIR. The provider sends browsers back to the gateway.
+const pki = await ensureDemoPki();
+process.env.DEMO_PKI_DIR = pki.dir;
 const services = await startServices();
+const identity = await startIdentityServices({
+  gatewayUrl: `http://localhost:${process.env.JUNCTION_PROXY_PORT || 8080}`,
+  inventoryTls: { cert: pki.inventoryCertFile, key: pki.inventoryKeyFile, ca: pki.caFile },
+});
 const gateway = await startGateway({
   configFile: fileURLToPath(new URL('./junction.yaml', import.meta.url)),
 });
@@ -18,12 +30,16 @@ Junction commerce demo
   services ${Object.entries(services.urls)
     .map(([name, url]) => `${name}=${url}`)
     .join(' ')}
+  identity ${Object.entries(identity.urls)
+    .map(([name, url]) => `${name}=${url}`)
+    .join(' ')}
 Try: curl -i ${gateway.proxyUrl}/v1/products/prd_mug
+Sign in: open http://localhost:${new URL(gateway.proxyUrl).port}/shop (demo / demo)
 `);
 
 const stop = async () => {
   await gateway.close();
-  await services.close();
+  await Promise.all([services.close(), identity.close()]);
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());
