@@ -152,7 +152,7 @@ test('a full queue refuses at once with 503 pacing_queue_full; a client that lea
   assert.equal((await pacerOf(gw, 'partner')).totals.queueFull, 1);
 });
 
-test('a slot beyond maxWaitMs is refused at once with pacing_wait_exceeded; the deadline ends a wait with 504', async (t) => {
+test('a slot beyond maxWaitMs, or beyond the route deadline, is refused at once with pacing_wait_exceeded', async (t) => {
   const up = await startUpstream(t);
   const pacing = { rate: { requests: 1, perMs: 10_000 } };
   const gw = await startTestGateway(t, {
@@ -169,11 +169,14 @@ test('a slot beyond maxWaitMs is refused at once with pacing_wait_exceeded; the 
   assert.equal(((await refused.json()) as { code: string }).code, 'pacing_wait_exceeded');
 
   assert.equal((await fetch(gw.url('/deadline/1'))).status, 200);
+  // The slot is 10 s away and the deadline 300 ms: waiting could only end in a 504, so it does not.
   const late = await fetch(gw.url('/deadline/2'));
-  assert.equal(late.status, 504);
-  assert.equal(((await late.json()) as { code: string }).code, 'deadline_exceeded');
+  assert.equal(late.status, 503);
+  const problem = (await late.json()) as { code: string; detail: string };
+  assert.equal(problem.code, 'pacing_wait_exceeded');
+  assert.match(problem.detail, /past the request's deadline/);
   const view = await pacerOf(gw, 'deadline');
-  assert.equal(view.queued, 0, 'the call gave its place back');
+  assert.equal(view.queued, 0, 'the call never queued');
   assert.ok(view.backlogMs <= 10_000, 'and its slot');
   assert.equal(up.seen.length, 2);
 });

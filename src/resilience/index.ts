@@ -28,6 +28,7 @@ export {
   type RetryBudgetSnapshot,
 } from './budget.ts';
 export { type Bulkhead, type BulkheadOptions, type BulkheadSnapshot, createBulkhead } from './bulkhead.ts';
+export { deadlineOf, withDeadline } from './deadline.ts';
 export {
   BulkheadFull,
   CircuitOpen,

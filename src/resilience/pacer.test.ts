@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isJunctionError } from '../core/errors.ts';
+import { withDeadline } from './deadline.ts';
 import { createPacer, type PacerOptions } from './pacer.ts';
 import { pacingFeedback } from './rate-limit-headers.ts';
 import { FakeClock, flush, type Tracked, track } from './testing.ts';
@@ -64,6 +65,21 @@ test('a call whose slot is beyond maxWaitMs is refused at once with pacing_wait_
   assert.equal((second.error as { headers: Record<string, string> }).headers['retry-after'], '10');
   assert.equal(pacer.snapshot().totals.waitExceeded, 1);
   assert.equal(clock.pendingTimers, 0);
+});
+
+test('a call whose slot comes after its own deadline is refused at once; one whose slot comes before waits', async () => {
+  const { clock, sent, call } = setup({ requests: 1, perMs: 1_000, maxWaitMs: 30_000 });
+  call();
+  await flush();
+  const short = call(OK, withDeadline(new AbortController().signal, clock.now() + 500));
+  await flush();
+  assert.ok(short.settled, 'refused without waiting out its deadline');
+  assert.equal(codeOf(short), 'pacing_wait_exceeded');
+  assert.match((short.error as Error).message, /past the request's deadline/);
+  const long = call(OK, withDeadline(new AbortController().signal, clock.now() + 5_000));
+  await clock.advance(1_000);
+  assert.equal(long.value?.status, 200);
+  assert.deepEqual(sent, [0, 1_000]);
 });
 
 test('with maxQueue calls waiting, the next is refused at once with pacing_queue_full', async () => {

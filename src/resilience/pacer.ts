@@ -1,5 +1,6 @@
 import { JunctionError } from '../core/errors.ts';
 import { orNever, attempt as tryOnce, unwrap } from './async.ts';
+import { deadlineOf } from './deadline.ts';
 import { PacingQueueFull, PacingWaitExceeded } from './errors.ts';
 import { createSlotQueue } from './pacer-queue.ts';
 import { createPacerRate, type RateSnapshot } from './pacer-rate.ts';
@@ -85,7 +86,7 @@ export function createPacer<T>(options: PacerOptions<T>): Pacer<T> {
   const totals = { admitted: 0, waited: 0, queueFull: 0, waitExceeded: 0, pauses: 0 };
   let pausedUntil = Number.NEGATIVE_INFINITY;
 
-  const refuse = (reason: PacingRefusal, waitMs: number): JunctionError => {
+  const refuse = (reason: PacingRefusal, waitMs: number, limitedBy = 'maxWaitMs'): JunctionError => {
     options.onReject?.(reason);
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
     const full = reason === 'queue_full';
@@ -93,7 +94,9 @@ export function createPacer<T>(options: PacerOptions<T>): Pacer<T> {
     else totals.waitExceeded++;
     const detail = full
       ? `${queue.length} calls to ${who} are already waiting for a slot (maxQueue ${maxQueue})`
-      : `the next slot for ${who} is ${Math.ceil(waitMs)} ms away (maxWaitMs ${maxWaitMs})`;
+      : limitedBy === 'deadline'
+        ? `the next slot for ${who} is ${Math.ceil(waitMs)} ms away, past the request's deadline`
+        : `the next slot for ${who} is ${Math.ceil(waitMs)} ms away (maxWaitMs ${maxWaitMs})`;
     return new JunctionError(full ? PacingQueueFull : PacingWaitExceeded, detail, {
       headers: { 'retry-after': String(seconds) },
       extensions: { retryAfterMs: Math.ceil(waitMs), ...(full ? { maxQueue } : { maxWaitMs }) },
@@ -105,7 +108,12 @@ export function createPacer<T>(options: PacerOptions<T>): Pacer<T> {
   /** Reserves a slot and waits for it; resolves with the congestion epoch the call goes out in. */
   const admit = async (signal: AbortSignal): Promise<number> => {
     const arrived = clock.now();
-    const deadline = arrived + maxWaitMs;
+    // A call with a deadline of its own (the route's) waits no longer than it: a slot after that
+    // could only end in a 504 once the deadline passed, so it is refused now instead.
+    const callDeadline = deadlineOf(signal);
+    const deadline = Math.min(arrived + maxWaitMs, callDeadline ?? Number.POSITIVE_INFINITY);
+    const limitedBy =
+      callDeadline !== undefined && callDeadline < arrived + maxWaitMs ? 'deadline' : 'maxWaitMs';
     if (queue.length > 0 && queue.length >= maxQueue) throw refuse('queue_full', queueWaitMs(arrived));
     for (;;) {
       const now = clock.now();
@@ -116,7 +124,7 @@ export function createPacer<T>(options: PacerOptions<T>): Pacer<T> {
         maxWaitMs: maxQueue === 0 ? 0 : Math.max(0, deadline - now),
       });
       rate.sync(r.epoch);
-      if (!r.ok) throw refuse(maxQueue === 0 ? 'queue_full' : 'wait_exceeded', r.waitMs);
+      if (!r.ok) throw refuse(maxQueue === 0 ? 'queue_full' : 'wait_exceeded', r.waitMs, limitedBy);
       if (signal.aborted || (r.waitMs > 0 && queue.length >= maxQueue)) {
         void store.release(r.token, intervalMs);
         if (signal.aborted) throw signal.reason;

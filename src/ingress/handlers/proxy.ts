@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { JunctionError, PayloadTooLarge } from '../../core/errors.ts';
-import { DeadlineExceeded } from '../../resilience/index.ts';
+import { DeadlineExceeded, withDeadline } from '../../resilience/index.ts';
 import type { Context } from '../context.ts';
 import { NoHealthyTarget, UpstreamTimeout } from '../errors.ts';
 import { upstreamRequestHeaders } from '../forwarding.ts';
@@ -174,6 +174,8 @@ async function resilient(
     waiting && stack.timeoutMs !== undefined
       ? setTimeout(() => waiting.abort(deadlineExceeded(stack.timeoutMs!)), stack.timeoutMs)
       : undefined;
+  // The pacer refuses at once a slot that would come after the deadline.
+  if (deadline !== undefined) withDeadline(waiting!.signal, deadlineAt);
   let chosen: Exchange;
   try {
     chosen = await policy.execute(() => {
