@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Child } from './lib/children.ts';
 import { ROOT } from './lib/junction.ts';
-import { type LoadSettings, pickLoadGenerator } from './lib/load.ts';
+import { combine, type LoadSettings, pickLoadGenerator } from './lib/load.ts';
 import { GROUPS, PEERS, type PeerName, type RunningGroup, type Target } from './lib/peers.ts';
 import {
   machineInfo,
@@ -21,7 +21,7 @@ import {
 } from './lib/report.ts';
 import { barChart } from './lib/svg.ts';
 
-const USAGE = `npm run bench [-- proxy] [--duration 10] [--warmup 3] [--connections 50]
+const USAGE = `npm run bench [-- proxy] [--duration 10] [--warmup 3] [--connections 50] [--rounds 1]
                  [--only direct,junction-plain,...] [--load wrk|autocannon]
 peers: ${PEERS.join(', ')}`;
 
@@ -32,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '1' },
       only: { type: 'string' },
       load: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -46,9 +47,13 @@ export async function main(argv: string[]): Promise<number> {
     durationS: Number(values.duration),
   };
   const warmupS = Number(values.warmup);
+  const rounds = Number(values.rounds);
   const only = values.only?.split(',').map((s) => s.trim()) ?? [...PEERS];
   const unknown = only.filter((p) => !(PEERS as readonly string[]).includes(p));
-  if (unknown.length > 0 || !(settings.connections >= 1 && settings.durationS >= 1 && warmupS >= 0)) {
+  if (
+    unknown.length > 0 ||
+    !(settings.connections >= 1 && settings.durationS >= 1 && warmupS >= 0 && rounds >= 1)
+  ) {
     console.error(
       `bad arguments ${unknown.length > 0 ? `(unknown peer ${unknown.join(', ')})` : ''}\n${USAGE}`,
     );
@@ -60,7 +65,8 @@ export async function main(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const machine = machineInfo(); // before any load, so its load average is the machine's own
   console.log(
-    `load: ${load.version}; ${settings.connections} connections, ${warmupS} s warmup + ${settings.durationS} s`,
+    `load: ${load.version}; ${settings.connections} connections, ${warmupS} s warmup + ` +
+      (rounds > 1 ? `${rounds} rounds of ${settings.durationS} s per peer` : `${settings.durationS} s`),
   );
   const busy = os.loadavg()[0]!;
   if (busy > 0.5)
@@ -90,14 +96,28 @@ export async function main(argv: string[]): Promise<number> {
       }
       peerInfo[group.name] = running.info;
       try {
-        for (const target of running.targets.filter((t) => peers.includes(t.peer))) {
-          results[target.peer] = await measure(target, running, load, settings, warmupS).catch(
-            (err: Error): PeerResult => {
-              console.log(`${target.peer} failed: ${err.message}`);
-              return { status: 'failed', reason: err.message };
-            },
-          );
+        // With --rounds N the group's peers are measured in turn N times (checked and warmed up in
+        // the first round only), so load that drifts on a shared machine weighs on each alike.
+        const targets = running.targets.filter((t) => peers.includes(t.peer));
+        const runs = new Map<PeerName, PeerResult[]>();
+        for (let round = 0; round < rounds; round++) {
+          if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
+          for (const target of targets) {
+            const done = runs.get(target.peer) ?? [];
+            if (done.some((r) => r.status !== 'ok')) continue;
+            const first = round === 0;
+            done.push(
+              await measure(target, running, load, settings, warmupS, first).catch(
+                (err: Error): PeerResult => {
+                  console.log(`${target.peer} failed: ${err.message}`);
+                  return { status: 'failed', reason: err.message };
+                },
+              ),
+            );
+            runs.set(target.peer, done);
+          }
         }
+        for (const [peer, rs] of runs) results[peer] = combineRounds(rs);
       } finally {
         await running.stop();
       }
@@ -114,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     startedAt: startedAt.toISOString(),
     machine,
     loadGenerator: { name: load.name, version: load.version },
-    settings: { ...settings, warmupS, peers: selected },
+    settings: { ...settings, warmupS, rounds, peers: selected },
     peers: results,
     peerInfo,
     ratios,
@@ -134,7 +154,12 @@ async function measure(
   load: ReturnType<typeof pickLoadGenerator>,
   settings: LoadSettings,
   warmupS: number,
+  first = true,
 ): Promise<PeerResult> {
+  if (!first) {
+    process.stdout.write(`${target.peer.padEnd(20)} measuring ${settings.durationS} s ... `);
+    return run(target, running, load, settings);
+  }
   // One request first: a proxy answering 404 or 502 fast must not pass for a fast proxy.
   const res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(5000) });
   const body = await res.arrayBuffer();
@@ -142,10 +167,22 @@ async function measure(
     const text = new TextDecoder().decode(body.slice(0, 300));
     throw new Error(`GET ${target.url} answered ${res.status} with ${body.byteLength} bytes: ${text}`);
   }
+  if (target.expectHeader !== undefined && !res.headers.has(target.expectHeader))
+    throw new Error(`GET ${target.url} answered without a ${target.expectHeader} header`);
   process.stdout.write(`${target.peer.padEnd(20)} warmup ${warmupS} s, `);
   const withHeaders = { ...settings, headers: target.headers };
   if (warmupS > 0) await load.run(target.url, { ...withHeaders, durationS: warmupS });
   process.stdout.write(`measuring ${settings.durationS} s ... `);
+  return run(target, running, load, settings);
+}
+
+async function run(
+  target: Target,
+  running: RunningGroup,
+  load: ReturnType<typeof pickLoadGenerator>,
+  settings: LoadSettings,
+): Promise<PeerResult> {
+  const withHeaders = { ...settings, headers: target.headers };
   const before = running.counters?.();
   const result = await load.run(target.url, withHeaders);
   const after = running.counters?.();
@@ -155,6 +192,26 @@ async function measure(
       ? Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]))
       : undefined;
   return { status: 'ok', url: target.url, ...result, ...(counters && { counters }) };
+}
+
+/** A peer's rounds as one result (mean req/s, worst percentiles, counters summed), or its failure. */
+function combineRounds(rs: PeerResult[]): PeerResult {
+  const failed = rs.find((r) => r.status !== 'ok');
+  if (failed !== undefined) return failed;
+  const ok = rs as Extract<PeerResult, { status: 'ok' }>[];
+  if (ok.length === 1) return ok[0]!;
+  const counters = ok.every((r) => r.counters)
+    ? Object.fromEntries(
+        Object.keys(ok[0]!.counters!).map((k) => [k, ok.reduce((sum, r) => sum + (r.counters![k] ?? 0), 0)]),
+      )
+    : undefined;
+  return {
+    status: 'ok',
+    url: ok[0]!.url,
+    ...combine(ok),
+    ...(counters && { counters }),
+    roundsRps: ok.map((r) => r.rps),
+  };
 }
 
 function chart(

@@ -17,24 +17,11 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Child } from './lib/children.ts';
 import { ROOT, startJunction } from './lib/junction.ts';
-import { type LoadResult, pickLoadGenerator } from './lib/load.ts';
+import { combine, type LoadResult, pickLoadGenerator } from './lib/load.ts';
 import { machineInfo, RESULTS_DIR, writeAtomic } from './lib/report.ts';
 import { decisions, REDIS_URL, redisUp } from './rate-limit-decisions.ts';
 
 const noDefaults = { 'core.access-log': false, 'core.metrics': false, 'core.tracing': false };
-
-/** Several runs of one route as one: requests and errors summed, rate over the total time, worst p99. */
-function combine(rs: LoadResult[]): LoadResult {
-  const sum = (f: (r: LoadResult) => number) => rs.reduce((a, r) => a + f(r), 0);
-  return {
-    requests: sum((r) => r.requests),
-    rps: sum((r) => r.rps) / rs.length,
-    p50Ms: Math.max(...rs.map((r) => r.p50Ms)),
-    p99Ms: Math.max(...rs.map((r) => r.p99Ms)),
-    errors: sum((r) => r.errors),
-    non2xx: sum((r) => r.non2xx),
-  };
-}
 
 async function throughput(
   durationS: number,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- proxy|streaming|rate-limit] [flags]`: dispatches on the first argument (default proxy).
+ * `npm run bench [-- proxy|streaming|rate-limit|idempotency] [flags]`: dispatches on the first argument (default proxy).
  * Each benchmark is loaded only when chosen, so one that cannot load never stops the other.
  */
 const [first, ...rest] = process.argv.slice(2);
@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   proxy: () => import('./proxy.ts'),
   streaming: () => import('./streaming.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
+  idempotency: () => import('./idempotency.ts'),
 };
 
 const load = benches[which];

@@ -3,6 +3,7 @@
  * (Junction serves two peers, `plain` and `observed`, from one process and one config) started only
  * while its peers are measured, so two peers never compete for the cores.
  */
+import { randomBytes } from 'node:crypto';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { Child } from './children.ts';
 import { ROOT, startJunction } from './junction.ts';
@@ -17,6 +18,8 @@ export const PEERS = [
   'junction-resilient',
   'junction-cached',
   'junction-jwt',
+  'junction-api-key',
+  'junction-key-limited',
 ] as const;
 export type PeerName = (typeof PEERS)[number];
 
@@ -25,6 +28,8 @@ export interface Target {
   url: string;
   /** Sent with every request to this peer, the warmup and the first check included. */
   headers?: Record<string, string>;
+  /** A response header the first check must see (proof that the route's policy ran). */
+  expectHeader?: string;
 }
 
 export interface RunningGroup {
@@ -88,16 +93,30 @@ const nginx: PeerGroup = {
   },
 };
 
+/** The default policies off: the routes below measure one policy each on top of the proxy core. */
+const noDefaults = { 'core.access-log': false, 'core.metrics': false, 'core.tracing': false };
+
 const junction: PeerGroup = {
   name: 'junction',
-  peers: ['junction-plain', 'junction-observed', 'junction-resilient', 'junction-cached', 'junction-jwt'],
+  peers: [
+    'junction-plain',
+    'junction-observed',
+    'junction-resilient',
+    'junction-cached',
+    'junction-jwt',
+    'junction-api-key',
+    'junction-key-limited',
+  ],
   async start(tmp, upstream) {
     const jwt = await benchJwt();
+    const adminToken = randomBytes(24).toString('hex');
     const running = await startJunction({
       tmp,
       // info, so the observed route's access log is really written (to a file, as in production).
       logLevel: 'info',
       config: {
+        // For issuing the API key of the api-key routes through the admin API, once it is up.
+        admin: { token: adminToken },
         upstreams: {
           bench: { targets: [upstream], pool: { connections: 64 } },
           guarded: {
@@ -156,24 +175,76 @@ const junction: PeerGroup = {
               'auth.jwt': jwt.policy,
             },
           },
+          {
+            // auth.api-key with its defaults (x-api-key header, looked-up keys cached 5 s); every
+            // request carries the same valid key, issued in the gateway's store below.
+            name: 'api-key',
+            match: { path: '/api-key/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/api-key' },
+            policies: { ...noDefaults, 'auth.api-key': {} },
+          },
+          {
+            // The same plus an in-memory rate limit per key, too high ever to refuse: Kong's
+            // "key-auth + rate-limiting" configuration.
+            name: 'key-limited',
+            match: { path: '/key-limited/*' },
+            proxy: { upstream: 'bench', stripPrefix: '/key-limited' },
+            policies: {
+              ...noDefaults,
+              'auth.api-key': {},
+              'core.rate-limit': {
+                limits: [{ limit: 1_000_000_000, windowMs: 1000, key: 'principal' }],
+                backend: { kind: 'memory' },
+              },
+            },
+          },
         ],
       },
     });
+    let apiKey: string;
+    try {
+      apiKey = await issueBenchKey(running.adminOrigin, adminToken);
+    } catch (err) {
+      await running.child.stop();
+      throw err;
+    }
     const o = running.proxyOrigin;
+    const targets: Target[] = [
+      { peer: 'junction-plain', url: `${o}/plain/x` },
+      { peer: 'junction-observed', url: `${o}/observed/x` },
+      { peer: 'junction-resilient', url: `${o}/resilient/x` },
+      { peer: 'junction-cached', url: `${o}/cached/cacheable` },
+      { peer: 'junction-jwt', url: `${o}/jwt/x`, headers: { authorization: `Bearer ${jwt.token}` } },
+      { peer: 'junction-api-key', url: `${o}/api-key/x`, headers: { 'x-api-key': apiKey } },
+      {
+        peer: 'junction-key-limited',
+        url: `${o}/key-limited/x`,
+        headers: { 'x-api-key': apiKey },
+        expectHeader: 'ratelimit',
+      },
+    ];
     return {
-      targets: [
-        { peer: 'junction-plain', url: `${o}/plain/x` },
-        { peer: 'junction-observed', url: `${o}/observed/x` },
-        { peer: 'junction-resilient', url: `${o}/resilient/x` },
-        { peer: 'junction-cached', url: `${o}/cached/cacheable` },
-        { peer: 'junction-jwt', url: `${o}/jwt/x`, headers: { authorization: `Bearer ${jwt.token}` } },
-      ],
+      targets,
       info: {},
       counters: () => ({ logBytes: running.logBytes() }),
       stop: () => running.child.stop(),
     };
   },
 };
+
+/** Issues an API key (no scopes, no roles) through `POST /admin/v1/keys`; answers its secret. */
+async function issueBenchKey(adminOrigin: string, adminToken: string): Promise<string> {
+  const res = await fetch(`${adminOrigin}/admin/v1/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { secret?: unknown };
+  if (res.status !== 201 || typeof body.secret !== 'string')
+    throw new Error(`POST /admin/v1/keys answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  return body.secret;
+}
 
 /** A static RS256 key for the `junction-jwt` route and a token for it valid for a day. */
 async function benchJwt() {

@@ -12,7 +12,13 @@ import type { LoadResult } from './load.ts';
 import type { PeerName } from './peers.ts';
 
 export type PeerResult =
-  | ({ status: 'ok'; url: string; counters?: Record<string, number> } & LoadResult)
+  | ({
+      status: 'ok';
+      url: string;
+      counters?: Record<string, number>;
+      /** With --rounds N: each round's req/s (the peer's `rps` is their mean). */
+      roundsRps?: number[];
+    } & LoadResult)
   | { status: 'skipped' | 'failed'; reason: string };
 
 export interface Ratio {
@@ -32,6 +38,10 @@ const TARGETS: [PeerName, PeerName, number][] = [
   ['junction-cached', 'junction-plain', 1],
   // auth.jwt on every request (RS256, one token reused): the cost of bearer authentication.
   ['junction-jwt', 'junction-plain', 0.85],
+  // auth.api-key on every request (one key, its lookup cached): the same bar as a bearer token.
+  ['junction-api-key', 'junction-plain', 0.85],
+  // api-key + an in-memory rate limit per key: Kong's key-auth + rate-limiting keeps about 0.76.
+  ['junction-key-limited', 'junction-plain', 0.76],
 ];
 
 type Results = Partial<Record<PeerName, PeerResult>>;
