@@ -19,7 +19,20 @@ async function freePort(): Promise<number> {
 }
 
 test('the quick start demo answers the README commands', async (t) => {
-  const [proxy, admin, users, orders, products] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
+  // Every service on a free port, so the test runs beside other demos (and a developer's `npm start`).
+  const services = [
+    'USERS',
+    'ORDERS',
+    'PRODUCTS',
+    'PARTNER',
+    'SLOW',
+    'PAYMENTS',
+    'OIDC',
+    'WEB',
+    'INVENTORY',
+    'STAFF',
+  ];
+  const [proxy, admin, ...servicePorts] = await Promise.all([0, 1, ...services].map(freePort));
   const data = mkdtempSync(join(tmpdir(), 'junction-quickstart-'));
   const child = spawn(process.execPath, ['examples/commerce/start.ts'], {
     cwd: new URL('..', import.meta.url),
@@ -27,9 +40,8 @@ test('the quick start demo answers the README commands', async (t) => {
       ...process.env,
       JUNCTION_PROXY_PORT: String(proxy),
       JUNCTION_ADMIN_PORT: String(admin),
-      DEMO_USERS_PORT: String(users),
-      DEMO_ORDERS_PORT: String(orders),
-      DEMO_PRODUCTS_PORT: String(products),
+      ...Object.fromEntries(services.map((name, i) => [`DEMO_${name}_PORT`, String(servicePorts[i])])),
+      DEMO_PKI_DIR: join(data, 'pki'),
       JUNCTION_DATABASE_URL: `sqlite:${join(data, 'junction.db')}`,
       JUNCTION_ADMIN_TOKEN: '',
     },
