@@ -91,8 +91,8 @@ test('a caller without an allowing role → 403 forbidden that names no role or 
   assert.deepEqual(
     denials.map((e) => [e.reason, e.resource, e.actor?.kind]),
     [
-      ['forbidden:rbac_no_role', 'orders', 'api-key'],
-      ['forbidden:rbac_no_role', 'orders', 'api-key'],
+      ['forbidden:rbac_no_role', 'route:orders', 'api-key'],
+      ['forbidden:rbac_no_role', 'route:orders', 'api-key'],
     ],
   );
 });

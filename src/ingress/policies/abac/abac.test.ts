@@ -116,7 +116,7 @@ test('the seed example: an employee edits their own document before 18:00, and o
     action: 'auth.deny',
     outcome: 'deny',
     actor: { kind: 'jwt', id: 'alice' },
-    resource: 'documents Document::"d-1"',
+    resource: 'route:documents Document::"d-1"',
     requestId: 'req_abac0000001',
     clientIp: '192.0.2.10',
     reason: 'abac:no_permit',

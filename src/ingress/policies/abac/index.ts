@@ -70,7 +70,7 @@ export function abacPolicy(config: AbacConfig, env: PolicyEnv, options: AbacOpti
       action: 'auth.deny',
       outcome: 'deny',
       actor: p && { kind: p.kind, id: p.id },
-      resource: resource === undefined ? env.routeName : `${env.routeName} ${resource}`,
+      resource: resource === undefined ? `route:${env.routeName}` : `route:${env.routeName} ${resource}`,
       requestId: ctx.id,
       clientIp: ctx.clientIp,
       reason,

@@ -149,7 +149,7 @@ test('no key → 401 api_key_missing with a Bearer challenge, recorded in the au
     {
       action: 'auth.deny',
       outcome: 'deny',
-      resource: 'orders',
+      resource: 'route:orders',
       requestId: 'req_apikey0000001',
       clientIp: '192.0.2.7',
       reason: 'api_key_missing',

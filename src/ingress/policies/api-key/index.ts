@@ -83,7 +83,7 @@ export function apiKeyPolicy(config: ApiKeyConfig, env: PolicyEnv, options: ApiK
       outcome: 'deny',
       // Only a caller that proved it holds the secret is named as the actor.
       ...(key ? { actor: { kind: 'api-key', id: key.id } } : {}),
-      resource: routeName,
+      resource: `route:${routeName}`,
       requestId: ctx.id,
       clientIp: ctx.clientIp,
       reason,

@@ -103,7 +103,7 @@ export function jwtPolicy(config: JwtConfig, env: PolicyEnv, options: JwtOptions
     audit.record({
       action: 'auth.deny',
       outcome: 'deny',
-      resource: env.routeName,
+      resource: `route:${env.routeName}`,
       requestId: ctx.id,
       clientIp: ctx.clientIp,
       reason,

@@ -201,7 +201,7 @@ test('each failed check has its own audit reason; the client sees jwt_invalid fo
   );
   assert.deepEqual(
     { action: audited[0]!.action, outcome: audited[0]!.outcome, resource: audited[0]!.resource },
-    { action: 'auth.deny', outcome: 'deny', resource: 'orders' },
+    { action: 'auth.deny', outcome: 'deny', resource: 'route:orders' },
   );
   // Within tolerance is fine.
   assert.equal(

@@ -23,7 +23,7 @@ export type { RbacConfig } from './schema.ts';
  */
 export function rbacPolicy(config: RbacConfig, env: PolicyEnv): Policy {
   const table = compileRoles(config.allow);
-  const resource = env.routeName;
+  const resource = `route:${env.routeName}`;
 
   const deny = (ctx: RequestContext, reason: string): void => {
     const p = ctx.slots.principal;

@@ -73,7 +73,7 @@ test('no principal → 401 unauthenticated with the configured challenge, audite
     {
       action: 'auth.deny',
       outcome: 'deny',
-      resource: 'orders',
+      resource: 'route:orders',
       requestId: 'req_rbac000000001',
       clientIp: '192.0.2.9',
       reason: 'unauthenticated',
