@@ -29,6 +29,13 @@ export {
   type Page,
 } from './config-revisions.ts';
 export {
+  type Delivery,
+  type DeliveryFilter,
+  DeliveryRepository,
+  type ListDeliveriesOptions,
+  MAX_ERROR_LENGTH,
+} from './deliveries.ts';
+export {
   StoreMigrationFailed,
   StoreNodeIdsExhausted,
   StoreOptionInvalid,
@@ -38,15 +45,27 @@ export {
   StoreUrlInvalid,
 } from './errors.ts';
 export {
+  type AppendResult,
+  type EventFilter,
+  EventRepository,
+  type IdIssuer,
+  type ListEventsOptions,
+  type NewEvent,
+  type StoredEvent,
+} from './events.ts';
+export type { TimeRange } from './id-range.ts';
+export {
   type BeginOptions,
   type IdempotencyBegin,
   type IdempotencyRef,
   IdempotencyRepository,
   type StoredResponse,
 } from './idempotency.ts';
+export { InboxRepository, type InboxResult } from './inbox.ts';
 export type { MigrateResult } from './migrate.ts';
 export { type NodeLease, NodeRepository, type NodeRepositoryOptions } from './nodes.ts';
 export { type OpenStoreOptions, openStore, type Store } from './open.ts';
+export { type PollCursor, PollCursorRepository, type PollLease, type PollPosition } from './poll-cursors.ts';
 export { poolErrorChannel } from './postgres.ts';
 export {
   type ApiKeysTable,
@@ -58,10 +77,16 @@ export {
   type ConfigRevisionStatus,
   type ConfigRevisionsTable,
   type Database,
+  DELIVERY_STATUSES,
+  type DeliveriesTable,
+  type DeliveryStatus,
+  type EventsTable,
   IDEMPOTENCY_STATES,
   type IdempotencyKeysTable,
   type IdempotencyState,
+  type InboxTable,
   type NodesTable,
+  type PollCursorsTable,
   type SessionLoginsTable,
   type SessionsTable,
   type ShardDirectoryTable,

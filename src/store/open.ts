@@ -9,10 +9,14 @@ import { JunctionError } from '../core/errors.ts';
 import { ApiKeyRepository } from './api-keys.ts';
 import { AuditLogRepository } from './audit-log.ts';
 import { ConfigRevisionRepository } from './config-revisions.ts';
+import { DeliveryRepository } from './deliveries.ts';
 import { StoreUnavailable } from './errors.ts';
+import { EventRepository } from './events.ts';
 import { IdempotencyRepository } from './idempotency.ts';
+import { InboxRepository } from './inbox.ts';
 import { type MigrateResult, migrate } from './migrate.ts';
 import { NodeRepository } from './nodes.ts';
+import { PollCursorRepository } from './poll-cursors.ts';
 import { checkSchemaName, createPool } from './postgres.ts';
 import type { Database } from './schema.ts';
 import { SessionRepository } from './sessions.ts';
@@ -52,6 +56,14 @@ export interface Store {
   apiKeys: ApiKeyRepository;
   /** Browser sessions and pending logins of `auth.session`; ids hashed, tokens sealed by the policy. */
   sessions: SessionRepository;
+  /** The event log (issue #6): events and their deliveries, appended atomically, deduplicated. */
+  events: EventRepository;
+  /** The delivery work queue: leases, retries, dead letters, replay. */
+  deliveries: DeliveryRepository;
+  /** Idempotent consumers (Q25): an effect and the record of its message id in one transaction. */
+  inbox: InboxRepository;
+  /** Poller positions and the fenced lease that lets one node poll a source at a time. */
+  pollCursors: PollCursorRepository;
 }
 
 /**
@@ -114,6 +126,10 @@ function assemble(
     auditLog: new AuditLogRepository(db, dialect),
     apiKeys: new ApiKeyRepository(db),
     sessions: new SessionRepository(db),
+    events: new EventRepository(db),
+    deliveries: new DeliveryRepository(db, dialect),
+    inbox: new InboxRepository(db),
+    pollCursors: new PollCursorRepository(db),
   };
 }
 

@@ -13,6 +13,8 @@ export const CONFIG_REVISION_SOURCES = ['file', 'admin', 'start'] as const;
 export type ConfigRevisionSource = (typeof CONFIG_REVISION_SOURCES)[number];
 export const IDEMPOTENCY_STATES = ['locked', 'completed'] as const;
 export type IdempotencyState = (typeof IDEMPOTENCY_STATES)[number];
+export const DELIVERY_STATUSES = ['pending', 'leased', 'done', 'dead'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface NodesTable {
   /** 0..1023: the Snowflake node id (src/core/ids.ts) this row leases. */
@@ -166,6 +168,67 @@ export interface IdempotencyKeysTable {
   expires_at: number;
 }
 
+/** The event log (issue #6, Q24): one row per event received, written once (src/store/events.ts). */
+export interface EventsTable {
+  /** `evt_<snowflake>`: string order is arrival order. */
+  id: string;
+  /** The webhook source, poller or broker subscription it came from (config name). */
+  source: string;
+  type: string;
+  /** The provider's event or delivery id; unique per source, null when the provider sends none. */
+  external_id: string | null;
+  /** Epoch milliseconds: the time inside `id`. */
+  received_at: number;
+  /** The raw body as received. node:sqlite returns BLOBs as Uint8Array, pg returns bytea as Buffer. */
+  payload: Uint8Array;
+  /** JSON object of the header fields kept with the event. */
+  headers: string;
+}
+
+/**
+ * The work queue (src/store/deliveries.ts): one row per event and subscription. The migration's check
+ * constraints hold `next_attempt_at` non-null exactly while pending or leased (a leased row's is its
+ * lease expiry) and the lease columns set exactly while leased.
+ */
+export interface DeliveriesTable {
+  /** `dlv_<snowflake>`, issued with the event: string order is the event's arrival order. */
+  id: string;
+  event_id: string;
+  /** The subscription (config name) this delivery is for. */
+  subscription: string;
+  status: DeliveryStatus;
+  /** Claims so far, the one in progress included. */
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  last_status: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Message ids an idempotent consumer has processed (Q25, src/store/inbox.ts). */
+export interface InboxTable {
+  consumer: string;
+  message_id: string;
+  processed_at: number;
+}
+
+/** Where a poller stands in a source without webhooks, and who polls it (src/store/poll-cursors.ts). */
+export interface PollCursorsTable {
+  source: string;
+  /** Opaque to the store: a page token, a since-timestamp, an id. */
+  cursor: string | null;
+  /** The last response's ETag, for `If-None-Match` on the next poll. */
+  etag: string | null;
+  updated_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  /** Fencing token: raised by every acquisition; writes under a lease must present the current one. */
+  fence: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   config_revisions: ConfigRevisionsTable;
@@ -176,4 +239,8 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_chain_head: AuditChainHeadTable;
   idempotency_keys: IdempotencyKeysTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  inbox: InboxTable;
+  poll_cursors: PollCursorsTable;
 }

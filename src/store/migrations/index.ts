@@ -14,6 +14,7 @@ import * as apiKeys from './0003-api-keys.ts';
 import * as sessions from './0004-sessions.ts';
 import * as auditLog from './0005-audit-log.ts';
 import * as idempotency from './0006-idempotency.ts';
+import * as events from './0007-events.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-core': core,
@@ -22,4 +23,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-sessions': sessions,
   '0005-audit-log': auditLog,
   '0006-idempotency': idempotency,
+  '0007-events': events,
 });
