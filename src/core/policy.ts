@@ -95,6 +95,12 @@ export type Awaitable<T> = T | Promise<T>;
 export interface Policy {
   onRequest?(ctx: RequestContext): Awaitable<Answer | undefined>;
   onResponse?(ctx: RequestContext, res: UpstreamResponse): Awaitable<UpstreamResponse>;
+  /**
+   * Whether `onResponse` has work for this request; without it, always. When no policy of a route
+   * wants a request's response, the upstream's is written straight through, without the stream and
+   * promise `onResponse` costs (an idempotency policy on a POST without a key costs nothing then).
+   */
+  wantsResponse?(ctx: RequestContext): boolean;
   onLog?(ctx: RequestContext, entry: AccessEntry): void;
 }
 

@@ -88,8 +88,16 @@ export async function runOnResponse(
   res: UpstreamResponse,
 ): Promise<UpstreamResponse> {
   let current = res;
-  for (const p of route.onResponse) current = await p.onResponse!(ctx, current);
+  for (const p of route.onResponse) {
+    if (p.wantsResponse === undefined || p.wantsResponse(ctx)) current = await p.onResponse!(ctx, current);
+  }
   return current;
+}
+
+/** Whether any `onResponse` policy of the route has work for this request (Policy.wantsResponse). */
+export function wantsResponse(ctx: Context, route: CompiledRoute): boolean {
+  for (const p of route.onResponse) if (p.wantsResponse === undefined || p.wantsResponse(ctx)) return true;
+  return false;
 }
 
 /**
@@ -105,7 +113,7 @@ export function answerError(
   err: JunctionError,
 ): void {
   ctx.errorCode = err.code;
-  if (route.onResponse.length === 0 || res.headersSent) {
+  if (res.headersSent || !wantsResponse(ctx, route)) {
     sendProblem(ctx, res, err, rt);
     return;
   }

@@ -20,7 +20,7 @@ import type { Context } from '../context.ts';
 import { clientResponseHeaders } from '../forwarding.ts';
 import type { CompiledRoute } from '../route.ts';
 import type { Runtime } from '../runtime.ts';
-import { answerError, runOnResponse, sendProblem, writeUpstreamResponse } from '../send.ts';
+import { answerError, runOnResponse, sendProblem, wantsResponse, writeUpstreamResponse } from '../send.ts';
 import { transportError } from '../transport-errors.ts';
 import type { Target, Upstream } from '../upstreams.ts';
 
@@ -133,7 +133,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #start(statusCode: number, headers: Headers): void {
     const ctx = this.#ctx;
-    if (this.#route.onResponse.length === 0) {
+    if (!wantsResponse(ctx, this.#route)) {
       const out = clientResponseHeaders(headers, ctx.responseHeaders, ctx.id, this.#rt.forwarding);
       this.#res.writeHead(statusCode, out);
       const length = headers['content-length'];

@@ -61,6 +61,8 @@ export function idempotencyPolicy(config: IdempotencyConfig, env: PolicyEnv): Po
   return {
     onRequest: (ctx) => idempotencyOnRequest(ri, ctx),
     onResponse: (ctx, res) => idempotencyOnResponse(ri, ctx, res),
+    // Only a request that took a lease has a response to store or a key to release.
+    wantsResponse: (ctx) => ctx.slots.idempotency?.state === 'leased',
     onLog: (ctx, entry) => idempotencyOnLog(ri, ctx, entry),
   };
 }
