@@ -10,6 +10,12 @@ import { Value } from 'typebox/value';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { JunctionError } from '../core/errors.ts';
 import { ConfigInvalid, type ConfigIssue, ConfigUnreadable } from './errors.ts';
+import {
+  BrokerSourceSchema,
+  PollerSchema,
+  SubscriptionSchema,
+  WebhookSourceSchema,
+} from './events-schema.ts';
 import { ApiSchema, type Config, ConfigSchema, UpstreamSchema } from './schema.ts';
 
 const validator = Compile(ConfigSchema);
@@ -84,18 +90,22 @@ export function loadConfigText(
 
 /**
  * Schema defaults. TypeBox's Value.Default only descends into a Record whose value schema itself has
- * a default, so the named maps (upstreams, apis) get theirs filled entry by entry.
+ * a default, so the named maps (upstreams, apis, the event hub's) get theirs filled entry by entry.
  */
 function withDefaults(raw: object): unknown {
   const config = Value.Default(ConfigSchema, raw) as Record<string, unknown>;
-  const fill = (key: string, schema: TSchema) => {
-    const map = config[key];
+  const fill = (parent: unknown, key: string, schema: TSchema) => {
+    const map = (parent as Record<string, unknown> | undefined)?.[key];
     if (map === null || typeof map !== 'object' || Array.isArray(map)) return;
     for (const [name, value] of Object.entries(map))
       (map as Record<string, unknown>)[name] = Value.Default(schema, value);
   };
-  fill('upstreams', UpstreamSchema);
-  fill('apis', ApiSchema);
+  fill(config, 'upstreams', UpstreamSchema);
+  fill(config, 'apis', ApiSchema);
+  fill(config.events, 'sources', WebhookSourceSchema);
+  fill(config.events, 'pollers', PollerSchema);
+  fill(config.events, 'brokers', BrokerSourceSchema);
+  fill(config.events, 'subscriptions', SubscriptionSchema);
   return config;
 }
 
