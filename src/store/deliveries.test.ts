@@ -268,6 +268,48 @@ for (const target of targets) {
       });
     }
 
+    test('postpone gives a claim back without counting the attempt or touching the last error', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const [d] = await seed(store, 1);
+      await store.deliveries.claim('w', 1, LEASE, T0);
+      await store.deliveries.retry(d!.id, 'w', T0 + 10, 'HTTP 503', 503, T0 + 1);
+      const [again] = await store.deliveries.claim('w', 1, LEASE, T0 + 10);
+      assert.equal(again?.attempts, 2);
+      assert.equal(
+        await store.deliveries.postpone(d!.id, 'other', T0 + 500, T0 + 11),
+        false,
+        'not its lease',
+      );
+      assert.equal(await store.deliveries.postpone(d!.id, 'w', T0 + 500, T0 + 11), true);
+      const back = await store.deliveries.get(d!.id);
+      assert.deepEqual(
+        [
+          back?.status,
+          back?.attempts,
+          back?.nextAttemptAt,
+          back?.leaseOwner,
+          back?.lastError,
+          back?.lastStatus,
+        ],
+        ['pending', 1, T0 + 500, null, 'HTTP 503', 503],
+      );
+    });
+
+    test('count stops at its cap; replayMany with ids replays only those dead letters', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const queued = await seed(store, 5);
+      for (const d of await store.deliveries.claim('w', 5, LEASE, T0 + 10_000)) {
+        await store.deliveries.deadLetter(d.id, 'w', 'HTTP 400', 400, T0 + 10_001);
+      }
+      assert.equal(await store.deliveries.count('dead', 100), 5);
+      assert.equal(await store.deliveries.count('dead', 3), 3);
+      assert.equal(await store.deliveries.count('pending', 100), 0);
+      assert.equal(await store.deliveries.replayMany({ ids: [queued[1]!.id, queued[3]!.id, 'dlv_nope'] }), 2);
+      assert.equal(await store.deliveries.replayMany({ ids: [] }), 0);
+      assert.equal(await store.deliveries.count('pending', 100), 2);
+      assert.equal(await store.deliveries.count('dead', 100), 3);
+    });
+
     test('bad claim arguments are refused', async (t) => {
       const store = await (await target.setup(t)).openMigrated();
       await assert.rejects(store.deliveries.claim('', 1, 1000), hasCode('store_record_invalid'));

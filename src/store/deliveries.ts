@@ -134,6 +134,22 @@ export class DeliveryRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  /**
+   * Gives the delivery back without counting the attempt: pending, due at `nextAttemptAt`, its last
+   * error untouched. For a claim the worker did not try (its subscription is disabled, or the worker is
+   * shutting down). False if the caller no longer holds its lease.
+   */
+  async postpone(
+    id: string,
+    owner: string,
+    nextAttemptAt: number,
+    now: number = Date.now(),
+  ): Promise<boolean> {
+    checkEpochMs('nextAttemptAt', nextAttemptAt);
+    const result = await this.postponeQuery(id, owner, nextAttemptAt, now).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   /** Moves the delivery to the dead-letter queue; false if the caller no longer holds its lease. */
   async deadLetter(
     id: string,
@@ -176,8 +192,20 @@ export class DeliveryRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** `replay` for every dead letter the filter matches; returns how many. */
-  async replayMany(filter: DeliveryFilter, now: number = Date.now()): Promise<number> {
+  /**
+   * How many deliveries are in `status`, counted up to `cap` (a metric read at scrape time must stay
+   * cheap however long the queue grows).
+   */
+  async count(status: DeliveryStatus, cap: number): Promise<number> {
+    const row = await this.countQuery(status, cap).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** `replay` for every dead letter the filter matches (and, with `ids`, among those); returns how many. */
+  async replayMany(
+    filter: DeliveryFilter & { ids?: readonly string[] },
+    now: number = Date.now(),
+  ): Promise<number> {
     const result = await this.replayQuery(filter, now).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
@@ -262,6 +290,29 @@ export class DeliveryRepository {
   }
 
   /** Index: primary key. */
+  postponeQuery(id: string, owner: string, nextAttemptAt: number, now: number) {
+    return this.#leased(id, owner).set((eb) => ({
+      ...RELEASED,
+      status: 'pending' as const,
+      attempts: eb('attempts', '-', 1),
+      next_attempt_at: nextAttemptAt,
+      updated_at: now,
+    }));
+  }
+
+  /** Index: deliveries_status_id_idx, read no further than `cap` entries. */
+  countQuery(status: DeliveryStatus, cap: number) {
+    if (!Number.isSafeInteger(cap) || cap < 1) {
+      throw new JunctionError(StoreRecordInvalid, 'cap must be a positive integer');
+    }
+    return this.#db
+      .selectFrom((db) =>
+        db.selectFrom('deliveries').select('id').where('status', '=', status).limit(cap).as('capped'),
+      )
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'));
+  }
+
+  /** Index: primary key. */
   deadLetterQuery(id: string, owner: string, error: string | null, status: number | null, now: number) {
     return this.#leased(id, owner).set({
       ...RELEASED,
@@ -301,8 +352,8 @@ export class DeliveryRepository {
     return q.orderBy('id', 'desc').limit(options.limit + 1);
   }
 
-  /** Index: primary key for one id, else as listQuery. */
-  replayQuery(filter: DeliveryFilter & { id?: string }, now: number) {
+  /** Index: primary key for one id or a list of ids, else as listQuery. */
+  replayQuery(filter: DeliveryFilter & { id?: string; ids?: readonly string[] }, now: number) {
     return this.#db
       .updateTable('deliveries')
       .set({ status: 'pending', attempts: 0, next_attempt_at: now, updated_at: now })
@@ -331,10 +382,12 @@ const RELEASED = { lease_owner: null, lease_expires_at: null } as const;
 function matching(
   eb: ExpressionBuilder<Database, 'deliveries'>,
   status: DeliveryStatus,
-  filter: DeliveryFilter & { id?: string },
+  filter: DeliveryFilter & { id?: string; ids?: readonly string[] },
 ) {
   const terms = [eb('status', '=', status)];
   if (filter.id !== undefined) terms.push(eb('id', '=', filter.id));
+  if (filter.ids !== undefined)
+    terms.push(filter.ids.length === 0 ? eb.lit(false) : eb('id', 'in', filter.ids));
   if (filter.subscription !== undefined) terms.push(eb('subscription', '=', filter.subscription));
   if (filter.from !== undefined) terms.push(eb('id', '>=', idFloor('dlv', filter.from)));
   if (filter.to !== undefined) terms.push(eb('id', '<', idFloor('dlv', filter.to)));

@@ -261,6 +261,19 @@ function eventQueries(store: Store, now: number): PlanCase[] {
     { name: 'deliveries.retry', query: dq.retryQuery(dlv, 'w', now, 'e', 503, now), kind: 'lookup' },
     { name: 'deliveries.deadLetter', query: dq.deadLetterQuery(dlv, 'w', 'e', null, now), kind: 'lookup' },
     { name: 'deliveries.get', query: dq.getQuery(dlv), kind: 'lookup' },
+    { name: 'deliveries.postpone', query: dq.postponeQuery(dlv, 'w', now, now), kind: 'lookup' },
+    {
+      name: 'deliveries.count',
+      query: dq.countQuery('pending', 100_000),
+      // 'ordered': SQLite's outer SCAN reads the capped subquery's rows, not a table.
+      kind: 'ordered',
+      uses: 'deliveries_status_id_idx',
+    },
+    {
+      name: 'deliveries.replayMany ids',
+      query: dq.replayQuery({ ids: [dlv, dlv] }, now),
+      kind: 'lookup',
+    },
     {
       name: 'deliveries.forEvent',
       query: dq.forEventQuery(evt),
