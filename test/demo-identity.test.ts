@@ -6,40 +6,15 @@
  * Each check fails when its policy (or the upstream's tls) is taken out of junction.yaml.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { GATEWAY_SPIFFE_ID } from '../examples/commerce/pki.ts';
 import { demoToken } from '../examples/commerce/token.ts';
 import { Browser } from './helpers/browser.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CONFIG = 'examples/commerce/junction.yaml';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** The fixed-offset zone in which it is 10:xx now, so "before 18:00" holds whenever the test runs. */
-function zoneWhereItIs(hour: number): string {
-  const zones = ['Etc/GMT', ...Array.from({ length: 12 }, (_, i) => `Etc/GMT+${i + 1}`)];
-  zones.push(...Array.from({ length: 14 }, (_, i) => `Etc/GMT-${i + 1}`));
-  const now = new Date();
-  const at = (timeZone: string) =>
-    Number(new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }).format(now));
-  const zone = zones.find((z) => at(z) === hour);
-  assert.ok(zone, `no zone at ${hour}h`);
-  return zone;
-}
+import { CONFIG, ROOT, startDemo } from './helpers/demo.ts';
 
 /** Runs a command of the README (`npm run junction …`, `npm run demo:token …`) as npm would. */
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
@@ -74,53 +49,7 @@ function direct(url: string, clientCert?: { cert: Buffer; key: Buffer }): Promis
 test('the demo shows sign-in, mTLS to an internal service and ABAC (README "Identity")', {
   timeout: 120_000,
 }, async (t) => {
-  const names = ['proxy', 'admin', 'users', 'orders', 'products', 'partner', 'slow', 'payments'] as const;
-  const identityNames = ['oidc', 'web', 'inventory', 'staff'] as const;
-  const ports = Object.fromEntries(
-    await Promise.all([...names, ...identityNames].map(async (n) => [n, await freePort()] as const)),
-  ) as Record<(typeof names)[number] | (typeof identityNames)[number], number>;
-  const data = mkdtempSync(join(tmpdir(), 'junction-demo-identity-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    JUNCTION_PROXY_PORT: String(ports.proxy),
-    JUNCTION_ADMIN_PORT: String(ports.admin),
-    JUNCTION_DATABASE_URL: `sqlite:${join(data, 'junction.db')}`,
-    JUNCTION_ADMIN_TOKEN: '',
-    DEMO_PKI_DIR: join(data, 'pki'),
-    DEMO_TIME_ZONE: zoneWhereItIs(10),
-    NODE_TEST_CONTEXT: undefined,
-  };
-  for (const n of [...names.slice(2), ...identityNames])
-    env[`DEMO_${n.toUpperCase()}_PORT`] = String(ports[n]);
-
-  const child: ChildProcess = spawn(process.execPath, ['examples/commerce/start.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      // SIGTERM drains the gateway; its store and PKI go once it has let go of them.
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
-    }
-    rmSync(data, { recursive: true, force: true });
-  });
-  let out = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    out += c;
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      if (out.includes('Junction commerce demo')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
-  });
-  // localhost, as the README says: the provider's registered redirect URI, and a secure context for
-  // the __Host- cookies in a real browser.
-  const gw = `http://localhost:${ports.proxy}`;
+  const { gw, ports, env, data } = await startDemo(t, 'demo-identity');
 
   await t.test('the shop signs the browser in through the gateway, as demo / demo (Q17)', async () => {
     const b = new Browser();

@@ -1,0 +1,107 @@
+/**
+ * `npm start` for tests: examples/commerce/start.ts on free ports, with its own store and PKI
+ * directory, stopped (SIGTERM, so the gateway drains) and cleaned up when the test ends. Used by
+ * test/demo-identity.test.ts (fetch) and test/browser-login.test.ts (Chromium).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CONFIG = 'examples/commerce/junction.yaml';
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The fixed-offset zone in which it is `hour`:xx now, so "before 18:00" holds whenever the test runs. */
+export function zoneWhereItIs(hour: number): string {
+  const zones = ['Etc/GMT', ...Array.from({ length: 12 }, (_, i) => `Etc/GMT+${i + 1}`)];
+  zones.push(...Array.from({ length: 14 }, (_, i) => `Etc/GMT-${i + 1}`));
+  const now = new Date();
+  const at = (timeZone: string) =>
+    Number(new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }).format(now));
+  const zone = zones.find((z) => at(z) === hour);
+  assert.ok(zone, `no zone at ${hour}h`);
+  return zone;
+}
+
+const SERVICES = ['users', 'orders', 'products', 'partner', 'slow', 'payments'] as const;
+const IDENTITY = ['oidc', 'web', 'inventory', 'staff'] as const;
+export type DemoPort = 'proxy' | 'admin' | (typeof SERVICES)[number] | (typeof IDENTITY)[number];
+
+export interface RunningDemo {
+  /** The gateway as a browser reaches it: http://localhost:<proxy port>. */
+  gw: string;
+  ports: Record<DemoPort, number>;
+  /** The demo's environment, for the README's other commands (`npm run junction …`). */
+  env: NodeJS.ProcessEnv;
+  /** The demo's store and PKI (`pki/`) directory. */
+  data: string;
+}
+
+/**
+ * Starts the demo and waits for its banner; `t.after` stops it. It takes 5–10 s.
+ * @example
+ * const demo = await startDemo(t, 'demo-identity');
+ * await fetch(`${demo.gw}/shop`, { headers: { accept: 'text/html' } }); // 302 to /auth/login
+ */
+export async function startDemo(t: TestContext, name: string): Promise<RunningDemo> {
+  const ports = Object.fromEntries(
+    await Promise.all(
+      (['proxy', 'admin', ...SERVICES, ...IDENTITY] as const).map(
+        async (n) => [n, await freePort()] as const,
+      ),
+    ),
+  ) as Record<DemoPort, number>;
+  const data = mkdtempSync(join(tmpdir(), `junction-${name}-`));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUNCTION_PROXY_PORT: String(ports.proxy),
+    JUNCTION_ADMIN_PORT: String(ports.admin),
+    JUNCTION_DATABASE_URL: `sqlite:${join(data, 'junction.db')}`,
+    JUNCTION_ADMIN_TOKEN: '',
+    DEMO_PKI_DIR: join(data, 'pki'),
+    DEMO_TIME_ZONE: zoneWhereItIs(10),
+    NODE_TEST_CONTEXT: undefined,
+  };
+  for (const n of [...SERVICES, ...IDENTITY]) env[`DEMO_${n.toUpperCase()}_PORT`] = String(ports[n]);
+
+  const child: ChildProcess = spawn(process.execPath, ['examples/commerce/start.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      // SIGTERM drains the gateway; its store and PKI go once it has let go of them.
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+    rmSync(data, { recursive: true, force: true });
+  });
+  let out = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    out += c;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('Junction commerce demo')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
+  });
+  // localhost, as the README says: the provider's registered redirect URI, and a secure context for
+  // the __Host- cookies in a real browser.
+  return { gw: `http://localhost:${ports.proxy}`, ports, env, data };
+}
