@@ -71,6 +71,20 @@ test('without Origin, Sec-Fetch-Site cross-site or same-site is refused; Origin 
   }
 });
 
+test('Origin null from the page itself (Referrer-Policy no-referrer) passes with Sec-Fetch-Site same-origin only', async (t) => {
+  const s = await sessionGateway(t, { after: CSRF });
+  const { b, token } = await signedIn(s);
+  const post = (headers: Record<string, string>) =>
+    api(b, s, '/api/orders', { method: 'POST', headers: { ...headers, 'x-csrf-token': token } });
+  const own = await post({ origin: 'null', 'sec-fetch-site': 'same-origin' });
+  assert.equal(own.status, 200);
+  for (const site of ['cross-site', 'same-site', 'none']) {
+    const res = await post({ origin: 'null', 'sec-fetch-site': site });
+    assert.equal(res.status, 403, site);
+    assert.equal(await problemCode(res), 'csrf_rejected');
+  }
+});
+
 test('a same-origin state change needs the token: missing, wrong or foreign tokens are refused', async (t) => {
   const s = await sessionGateway(t, { after: CSRF });
   const { b, token } = await signedIn(s);

@@ -9,11 +9,7 @@
  *
  * The one inline script carries the nonce the gateway put in the page's Content-Security-Policy
  * (`x-junction-csp-nonce`); without a nonce the page has no script.
- *
- * `<meta name="referrer" content="same-origin">`: under the gateway's `Referrer-Policy: no-referrer`
- * a browser sends `Origin: null` with the page's form posts (Fetch, "append a request Origin
- * header"), and the gateway's /auth/logout refuses a null Origin, so the sign-out form would be 403
- * csrf_rejected (test/browser-login.test.ts). `same-origin` still sends no referrer off the site.
+
  */
 import http from 'node:http';
 import {
@@ -76,8 +72,7 @@ function page(ctx: RouteContext, cart: readonly string[]): string {
       : `<p>Signed in as <strong id="user">${escapeHtml(name)}</strong>${email ? ` (${escapeHtml(email)})` : ''}, subject <code>${escapeHtml(subject)}</code>.</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Commerce demo shop</title>
-<meta name="csrf-token" content="${escapeHtml(csrf)}">
-<meta name="referrer" content="same-origin"></head>
+<meta name="csrf-token" content="${escapeHtml(csrf)}"></head>
 <body><h1>Commerce demo shop</h1>
 ${who}
 <p>In your cart: ${cart.length === 0 ? 'nothing yet' : escapeHtml(cart.join(', '))}.</p>

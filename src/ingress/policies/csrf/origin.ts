@@ -14,12 +14,16 @@ export function crossSiteReason(
   allowed: ReadonlySet<string>,
 ): string | undefined {
   const origin = ctx.headers.origin;
-  if (origin !== undefined) {
-    // `null` is what sandboxed frames, data: URLs and some redirects send: never trusted.
-    if (origin === ownOrigin || allowed.has(origin)) return undefined;
-    return origin === 'null' ? 'origin_null' : 'origin_mismatch';
-  }
   const site = ctx.headers['sec-fetch-site'];
+  if (origin !== undefined) {
+    if (origin === ownOrigin || allowed.has(origin)) return undefined;
+    if (origin !== 'null') return 'origin_mismatch';
+    // `null` is what sandboxed frames, data: URLs and some redirects send, and also what Chromium
+    // sends for a page's own form POST under `Referrer-Policy: no-referrer` (the security.headers
+    // default). Only the browser's own Fetch Metadata can tell them apart: a sandboxed frame or a
+    // foreign page gets `cross-site`, a page cannot set `same-origin` itself (Fetch Metadata §2).
+    return site === 'same-origin' ? undefined : 'origin_null';
+  }
   // `same-site` is a sibling subdomain, which may be hostile: only an allowed Origin lets it in.
   if (site === 'cross-site' || site === 'same-site') return `fetch_site_${site}`;
   return undefined;
