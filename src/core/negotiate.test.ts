@@ -18,6 +18,13 @@ test('XML media types select XML, case-insensitively', () => {
   assert.equal(problemFormat('application/problem+json'), 'json');
 });
 
+test("a browser's navigation Accept gets JSON problems, which it can display; an XML client still gets XML", () => {
+  const chromium =
+    'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7';
+  assert.equal(problemFormat(chromium), 'json');
+  assert.equal(problemFormat('text/html;q=0.5, application/xml'), 'xml');
+});
+
 test('q-values rank the choices (RFC 9110 §12.4.2)', () => {
   assert.equal(dataFormat('application/xml;q=0.5, application/json;q=0.9'), 'json');
   assert.equal(dataFormat('application/json;q=0.4, application/xml;q=0.5'), 'xml');

@@ -15,6 +15,8 @@ const PROBLEM_TYPES = [
   'application/xml',
   'text/xml',
 ].map((t) => `${t}; charset=utf-8`);
+const HTML = 'text/html; charset=utf-8';
+const PROBLEM_TYPES_OR_HTML = [...PROBLEM_TYPES, HTML];
 const DATA_TYPES = ['application/json', 'application/xml', 'text/xml'].map((t) => `${t}; charset=utf-8`);
 
 function formatOf(mediaType: string | undefined): Format | undefined {
@@ -29,7 +31,11 @@ function formatOf(mediaType: string | undefined): Format | undefined {
  */
 export function problemFormat(accept: string | undefined): Format {
   if (accept === undefined || accept === '') return 'json';
-  return formatOf(new Negotiator({ headers: { accept } }).mediaType(PROBLEM_TYPES)) ?? 'json';
+  // A browser navigation (`text/html,…,application/xml;q=0.9,*/*;q=0.8`) would pick XML, which
+  // Chromium neither shows nor saves sensibly (ERR_INVALID_RESPONSE on a form post): a client that
+  // prefers HTML gets JSON, which every browser displays as text.
+  const chosen = new Negotiator({ headers: { accept } }).mediaType(PROBLEM_TYPES_OR_HTML);
+  return chosen === HTML ? 'json' : (formatOf(chosen) ?? 'json');
 }
 
 /**
