@@ -1,0 +1,86 @@
+/**
+ * The delivery worker's destinations: built once per subscription config and kept while that config
+ * runs, so connections and pools are reused across deliveries. A reload that changes a
+ * subscription's `destination:` retires its old destination (in-flight attempts finish, then it
+ * closes) and builds the new one on the next delivery; a removed subscription's is retired too.
+ */
+import type { SubscriptionConfig } from '../config/events-schema.ts';
+import type { Logger } from '../core/logger.ts';
+import {
+  type Batcher,
+  createBatcher,
+  createDestination,
+  type DeliveryOutcome,
+  type Destination,
+  type DestinationOptions,
+  type OutgoingEvent,
+} from './destinations/index.ts';
+
+export interface Target {
+  /** One attempt for one event: alone (stream), or with others in a batch (`destination.batch`). */
+  send(event: OutgoingEvent): Promise<DeliveryOutcome>;
+}
+
+interface Entry extends Target {
+  key: string;
+  destination: Destination;
+  batcher: Batcher | undefined;
+}
+
+export interface Targets {
+  /** The target of this subscription's current config; throws `config_invalid` if it cannot be built. */
+  get(name: string, subscription: SubscriptionConfig): Target;
+  /** Retires the targets of subscriptions that are gone or whose destination changed. */
+  prune(subscriptions: Readonly<Record<string, SubscriptionConfig>>): void;
+  /** Sends what batches hold, closes every destination; resolves once all are closed. */
+  close(): Promise<void>;
+}
+
+export function createTargets(
+  signal: AbortSignal,
+  logger: Logger,
+  options: DestinationOptions = {},
+): Targets {
+  const entries = new Map<string, Entry>();
+  const retiring = new Set<Promise<void>>();
+
+  function retire(name: string, entry: Entry): void {
+    entries.delete(name);
+    const closing = (async () => {
+      await entry.batcher?.close();
+      await entry.destination.close();
+    })().catch((err: unknown) => logger.warn({ err, subscription: name }, 'closing a destination failed'));
+    retiring.add(closing);
+    void closing.finally(() => retiring.delete(closing));
+  }
+
+  return {
+    get(name, subscription) {
+      const key = JSON.stringify(subscription.destination);
+      const current = entries.get(name);
+      if (current?.key === key) return current;
+      if (current) retire(name, current);
+      const destination = createDestination(subscription.destination, options);
+      const batch = subscription.destination.batch;
+      const batcher = batch ? createBatcher(destination, { ...batch, signal }) : undefined;
+      const entry: Entry = {
+        key,
+        destination,
+        batcher,
+        send: batcher ? (event) => batcher.add(event) : (event) => destination.deliver([event], signal),
+      };
+      entries.set(name, entry);
+      return entry;
+    },
+    prune(subscriptions) {
+      for (const [name, entry] of entries) {
+        const sub = Object.hasOwn(subscriptions, name) ? subscriptions[name] : undefined;
+        if (sub === undefined || JSON.stringify(sub.destination) !== entry.key) retire(name, entry);
+      }
+    },
+    async close() {
+      for (const [name, entry] of [...entries]) retire(name, entry);
+      while (retiring.size > 0) await Promise.all(retiring);
+    },
+  };
+}

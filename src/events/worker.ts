@@ -1,0 +1,279 @@
+/**
+ * The delivery worker (issue #6; Q24, Q31, Q40): works off the store's delivery queue. Each node runs
+ * one; several nodes share the queue through leases (src/store/deliveries.ts), so a delivery is
+ * worked by one node at a time and, if that node dies, by another once the lease expires.
+ *
+ * A loop claims as many due deliveries as it has free slots (`events.worker.concurrency`), leased for
+ * `leaseMs`, looks up their events and hands each to its subscription's destination. What follows
+ * the attempt (docs/events.md "Delivery and dead letters"):
+ *
+ * | outcome                          | then                                                           |
+ * |----------------------------------|----------------------------------------------------------------|
+ * | delivered                        | complete                                                       |
+ * | retry, attempts < maxAttempts    | pending again after backoff (full jitter) or Retry-After, the longer |
+ * | retry, attempts = maxAttempts    | dead letter with the last error                                |
+ * | reject (4xx, malformed)          | dead letter at once                                            |
+ * | reject `destination_gone` (410)  | dead letter, and a warning to disable the subscription         |
+ *
+ * A poison event never blocks the queue: its failures push only its own `next_attempt_at` back, and
+ * the claim takes whatever is due first. Slots free one by one, so one slow endpoint holds at most the
+ * slots of its own deliveries.
+ *
+ * Disabled subscriptions: the claim cannot filter by subscription without scanning their pending rows
+ * on every claim (they stay due), so the worker claims them like any other and gives them back
+ * (`postpone`, no attempt counted) due again in DISABLED_RECHECK_MS. Enabling the subscription
+ * therefore takes effect within that time. A delivery of a subscription the config no longer has is
+ * dead-lettered (`subscription_unknown`): visible, and replayable once the subscription is back.
+ */
+import type { EventsConfig, SubscriptionConfig } from '../config/events-schema.ts';
+import { throttledWarn } from '../core/logger.ts';
+import type { Services } from '../core/services.ts';
+import type { Delivery, Store, StoredEvent } from '../store/index.ts';
+import { SubscriptionUnknown } from './delivery-errors.ts';
+import {
+  type DeliveryOutcome,
+  DestinationAborted,
+  DestinationGone,
+  type DestinationOptions,
+  type OutgoingEvent,
+} from './destinations/index.ts';
+import { nextStep } from './retry-schedule.ts';
+import { type DeliveryResult, deliveryMetrics } from './worker-metrics.ts';
+import { createTargets } from './worker-targets.ts';
+
+export interface DeliveryWorkerOptions {
+  /** The running `events:` config, read on every claim so a reload takes effect at once. */
+  config: () => EventsConfig;
+  store: Store;
+  services: Services;
+  /** Lease owner: unique per worker, e.g. `<nodeId>:<uuid>`. */
+  owner: string;
+  /** Jitter source (tests pin it). */
+  random?: () => number;
+  destinationOptions?: DestinationOptions;
+}
+
+export interface DeliveryWorker {
+  /** Looks for due deliveries now instead of after `idlePollMs` (new events were stored). */
+  wake(): void;
+  /** Stops claiming, aborts attempts in flight and gives them back, closes the destinations. */
+  close(): Promise<void>;
+}
+
+/** How long a disabled subscription's claimed delivery waits before it is looked at again. */
+export const DISABLED_RECHECK_MS = 30_000;
+
+/**
+ * @example
+ * const worker = startDeliveryWorker({
+ *   config: () => loaded.config.events, store, services, owner: `${nodeId}:${randomUUID()}`,
+ * });
+ * hub.onStored(() => worker.wake());
+ * await worker.close();
+ */
+export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { store, services, owner } = options;
+  const random = options.random ?? Math.random;
+  const logger = services.logger.child({ component: 'delivery-worker' });
+  const warn = throttledWarn(logger);
+  const metrics = deliveryMetrics(services.metrics.registry);
+  metrics.stores.add(store);
+  const abort = new AbortController();
+  const targets = createTargets(abort.signal, logger, options.destinationOptions);
+  /** Deliveries being worked, by id: their leases are extended while they run. */
+  const inFlight = new Map<string, Promise<void>>();
+  let closed = false;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+  let lastConfig: EventsConfig | undefined;
+
+  /** Resolves after `ms`, or sooner on wake(), a freed slot or close(). */
+  function pause(ms: number): Promise<void> {
+    if (woken || closed) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        woken = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  function wake(): void {
+    if (wakeUp) wakeUp();
+    else woken = true;
+  }
+
+  async function loop(): Promise<void> {
+    while (!closed) {
+      const config = options.config();
+      if (config !== lastConfig) {
+        targets.prune(config.subscriptions);
+        lastConfig = config;
+      }
+      const { concurrency, leaseMs, idlePollMs } = config.worker;
+      const free = concurrency - inFlight.size;
+      if (free <= 0) {
+        await pause(idlePollMs);
+        continue;
+      }
+      let claimed: Delivery[];
+      try {
+        claimed = await store.deliveries.claim(owner, free, leaseMs);
+      } catch (err) {
+        if (closed) return;
+        warn(err, 'delivery worker: claiming from the store failed');
+        await pause(idlePollMs);
+        continue;
+      }
+      if (claimed.length > 0) await dispatch(claimed, config);
+      // A full claim means more may be due: claim again as soon as a slot is free.
+      if (claimed.length < free) await pause(idlePollMs);
+    }
+  }
+
+  async function dispatch(claimed: Delivery[], config: EventsConfig): Promise<void> {
+    let events: Map<string, StoredEvent>;
+    try {
+      const found = await store.events.getMany([...new Set(claimed.map((d) => d.eventId))]);
+      events = new Map(found.map((e) => [e.id, e]));
+    } catch (err) {
+      // The leases expire and the deliveries are claimed again; nothing is lost.
+      warn(err, 'delivery worker: reading claimed events failed');
+      return;
+    }
+    for (const d of claimed) {
+      const task = work(d, events.get(d.eventId), config)
+        .catch((err: unknown) => logger.error({ err, delivery: d.id }, 'delivery failed unexpectedly'))
+        .finally(() => {
+          inFlight.delete(d.id);
+          wake();
+        });
+      inFlight.set(d.id, task);
+    }
+  }
+
+  async function work(d: Delivery, event: StoredEvent | undefined, config: EventsConfig): Promise<void> {
+    const sub = Object.hasOwn(config.subscriptions, d.subscription)
+      ? config.subscriptions[d.subscription]
+      : undefined;
+    if (sub === undefined) {
+      const error = `${SubscriptionUnknown.code}: subscription ${d.subscription} is not in the config`;
+      await settle(
+        d,
+        'dead',
+        store.deliveries.deadLetter(d.id, owner, error, null),
+        SubscriptionUnknown.code,
+      );
+      return;
+    }
+    if (!sub.enabled) {
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + DISABLED_RECHECK_MS));
+      return;
+    }
+    // The event was deleted (retention) after the claim; its deliveries went with it.
+    if (event === undefined) return;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await targets.get(d.subscription, sub).send(outgoing(event));
+    } catch (err) {
+      // The destination cannot be built (a config problem, not the event's): try again later.
+      warn(err, `delivery worker: subscription ${d.subscription} has no usable destination`);
+      outcome = { kind: 'retry', code: 'config_invalid', error: (err as Error).message, ms: 0 };
+    }
+    if (outcome.ms > 0) metrics.duration.labels({ subscription: d.subscription }).observe(outcome.ms / 1000);
+    await finish(d, sub, outcome);
+  }
+
+  async function finish(d: Delivery, sub: SubscriptionConfig, outcome: DeliveryOutcome): Promise<void> {
+    const now = Date.now();
+    if (outcome.kind === 'delivered') {
+      await settle(d, 'delivered', store.deliveries.complete(d.id, owner, now));
+      return;
+    }
+    const error = `${outcome.code}: ${outcome.error}`;
+    const status = outcome.status ?? null;
+    if (outcome.kind === 'retry' && outcome.code === DestinationAborted.code && closed) {
+      // Shutting down: not the destination's failure. Due again now, for another node.
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, now));
+      return;
+    }
+    const step =
+      outcome.kind === 'reject'
+        ? ({ kind: 'dead' } as const)
+        : nextStep(d.attempts, sub.retry, outcome.retryAfterMs, random);
+    if (step.kind === 'retry') {
+      await settle(d, 'retried', store.deliveries.retry(d.id, owner, now + step.delayMs, error, status, now));
+      return;
+    }
+    if (outcome.code === DestinationGone.code) {
+      logger.warn(
+        { subscription: d.subscription, delivery: d.id, error },
+        'the destination is gone (HTTP 410): disable this subscription (enabled: false) or fix its URL',
+      );
+    }
+    await settle(d, 'dead', store.deliveries.deadLetter(d.id, owner, error, status, now), outcome.code);
+  }
+
+  /** Counts what became of the delivery; a write the lease no longer allowed is `lease_lost`. */
+  async function settle(d: Delivery, result: DeliveryResult, write: Promise<boolean>, code?: string) {
+    const labels = { subscription: d.subscription };
+    if (!(await write)) {
+      logger.info({ delivery: d.id }, 'the lease expired and another worker took the delivery');
+      metrics.deliveries.labels({ ...labels, outcome: 'lease_lost' }).inc();
+      return;
+    }
+    metrics.deliveries.labels({ ...labels, outcome: result }).inc();
+    if (result === 'dead') metrics.dead.labels({ ...labels, code: code ?? 'unknown' }).inc();
+  }
+
+  /** Keeps the leases of long attempts (a slow endpoint, a batch waiting to fill) from expiring. */
+  const keeper = setInterval(
+    () => {
+      const { leaseMs } = (lastConfig ?? options.config()).worker;
+      for (const id of inFlight.keys()) {
+        store.deliveries
+          .extend(id, owner, leaseMs)
+          .catch((err: unknown) => warn(err, 'extending a lease failed'));
+      }
+    },
+    Math.max(1_000, Math.floor(options.config().worker.leaseMs / 3)),
+  );
+  keeper.unref();
+
+  const running = loop().catch((err: unknown) => logger.error({ err }, 'delivery worker stopped'));
+
+  return {
+    wake,
+    async close() {
+      if (closed) return;
+      closed = true;
+      wake();
+      await running;
+      abort.abort();
+      // Closing the targets sends what batches still hold, with the aborted signal, so it ends at once.
+      const closing = targets.close();
+      while (inFlight.size > 0) await Promise.all(inFlight.values());
+      clearInterval(keeper);
+      await closing;
+      metrics.stores.delete(store);
+    },
+  };
+}
+
+function outgoing(event: StoredEvent): OutgoingEvent {
+  return {
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    receivedAt: event.receivedAt,
+    payload: event.payload,
+    contentType: event.headers['content-type'] ?? 'application/json',
+  };
+}
