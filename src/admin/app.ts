@@ -13,11 +13,12 @@ import { adminAuth } from './auth.ts';
 import { AdminNotFound, AdminValidation } from './errors.ts';
 import { type AuditAdmin, registerAuditRoutes } from './routes/audit.ts';
 import { type ConfigAdmin, registerConfigRoutes } from './routes/config.ts';
+import { type EventsAdmin, registerEventRoutes } from './routes/events.ts';
 import { type KeysAdmin, registerKeyRoutes } from './routes/keys.ts';
 import { registerShardRoutes, type ShardAdmin } from './routes/shards.ts';
 import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
 
-export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin, AuditAdmin {
+export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin, AuditAdmin, EventsAdmin {
   services: Services;
   /** The admin-role bearer token for `/admin/v1` (more in `admin.tokens`); compared in constant time. */
   token: string;
@@ -91,6 +92,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
       registerShardRoutes(api, deps);
       registerAuditRoutes(api, deps);
       registerKeyRoutes(api, deps);
+      registerEventRoutes(api, deps);
     },
     { prefix: '/admin/v1' },
   );
