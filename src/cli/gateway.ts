@@ -19,6 +19,7 @@ import { createLogger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import type { Services } from '../core/services.ts';
 import { createSpanExporter } from '../core/tracing.ts';
+import { acknowledgesEvents, type EventHub, startEventHub } from '../events/index.ts';
 import {
   closePacing,
   closePolicies,
@@ -63,7 +64,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = loaded;
   const destination = options.logDestination ?? pino.destination({ dest: 1, sync: false });
   const logger = createLogger({ level: config.observability.logLevel, destination });
-  const store = await openStore({ url: env.JUNCTION_DATABASE_URL || config.store.url, env });
+  // An event source acknowledges only what is on disk: SQLite syncs every commit then (docs/events.md).
+  const store = await openStore({
+    url: env.JUNCTION_DATABASE_URL || config.store.url,
+    env,
+    synchronous: acknowledgesEvents(config.events) ? 'FULL' : undefined,
+  });
   if (config.store.migrate === 'auto') await store.migrate();
 
   const instanceId = randomUUID();
@@ -104,8 +110,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       'no admin token configured (admin.token or JUNCTION_ADMIN_TOKEN): the admin API is locked with a random one',
     );
   }
+  let hub: EventHub | undefined;
   /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
   const release = async () => {
+    // Pollers, brokers and the delivery worker stop while the store is still open.
+    await hub?.close();
     await audit.close();
     if (heartbeat) {
       clearInterval(heartbeat.timer);
@@ -118,7 +127,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let tls: ReturnType<typeof listenerTls>;
   try {
     tls = listenerTls(loaded);
-    initial = compileRuntime(loaded, services, undefined, shardDirectory);
+    hub = await startEventHub({ loaded, store, services });
+    initial = compileRuntime(loaded, services, undefined, shardDirectory, hub.endpoints);
   } catch (err) {
     await release();
     throw err;
@@ -135,9 +145,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const next = loadConfigFile(options.configFile, env);
       // Certificate files are read again: a reload is how rotated certificates go live.
       const nextTls = server.tls ? listenerTls(next) : undefined;
-      const runtime = compileRuntime(next, services, server.runtime, shardDirectory);
+      const events = hub!.stage(next);
+      const runtime = compileRuntime(next, services, server.runtime, shardDirectory, events.endpoints);
       warnOnRestartOnly(loaded, next, services);
       server.swap(runtime);
+      await events.apply();
       if (nextTls !== undefined) server.setTls(nextTls);
       loaded = next;
       // Retired pools finish their in-flight requests before closing (undici Pool#close).

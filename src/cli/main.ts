@@ -10,10 +10,13 @@ import { isJunctionError } from '../core/errors.ts';
 import { Snowflake } from '../core/ids.ts';
 import { createLogger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
+import { compileEvents, type EventIntake, eventMetrics, webhookEndpoint } from '../events/index.ts';
 import { closeUpstreams, compileRuntime } from '../ingress/index.ts';
 import { listenerTls } from '../ingress/tls.ts';
 import { openStore } from '../store/index.ts';
 import { auditCommand } from './audit.ts';
+import { dlqCommand } from './dlq.ts';
+import { eventsCommand } from './events.ts';
 import { startGateway } from './gateway.ts';
 import { keysCommand } from './keys.ts';
 import { writeSchema } from './schema.ts';
@@ -27,6 +30,8 @@ Usage:
   junction migrate  [-c junction.yaml] apply pending store migrations
   junction audit    verify [-c junction.yaml]  check the audit log's hash chain; exit 1 naming the first bad record
   junction keys     create|list|revoke  manage API keys in the store (junction keys --help)
+  junction dlq      list|replay|discard  the dead letter queue in the store (junction dlq --help)
+  junction events   export --from <t> [--to <t>] [-o file]  events of a time range as NDJSON
   junction schema   [-o file] [--docs file]  write the config's JSON Schema (and its reference page)
   junction --version
 `;
@@ -46,6 +51,9 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'audit') return auditCommand(argv.slice(1));
   // `keys` has options of its own; it parses them itself.
   if (argv[0] === 'keys') return keysCommand(argv.slice(1));
+  // `dlq` and `events` too.
+  if (argv[0] === 'dlq') return dlqCommand(argv.slice(1));
+  if (argv[0] === 'events') return eventsCommand(argv.slice(1));
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -102,6 +110,9 @@ async function start(configFile: string): Promise<number> {
   return new Promise<number>(() => {});
 }
 
+/** `validate` builds the webhook endpoints to check their paths; they never receive a request. */
+const NO_INTAKE: EventIntake = { accept: () => Promise.reject(new Error('validate only')) };
+
 async function validate(configFile: string): Promise<number> {
   try {
     const loaded = loadConfigFile(configFile);
@@ -116,7 +127,11 @@ async function validate(configFile: string): Promise<number> {
     };
     // The listener's certificate files too: a typo there must not wait for `junction start`.
     listenerTls(loaded);
-    const runtime = compileRuntime(loaded, services);
+    // Webhook sources are routes too: a path taken twice is found when the table is built.
+    const events = compileEvents(loaded);
+    const metrics = eventMetrics(services.metrics.registry);
+    const endpoints = events.sources.map((source) => webhookEndpoint(source, NO_INTAKE, metrics));
+    const runtime = compileRuntime(loaded, services, undefined, undefined, endpoints);
     await closeUpstreams(runtime.upstreams.values());
     process.stdout.write(`${configFile}: valid (${loaded.config.routes.length} routes)\n`);
     return 0;

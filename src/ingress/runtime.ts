@@ -5,6 +5,13 @@
  *
  * Errors found here (a route naming a missing upstream, an unknown policy) are config errors with
  * file, line and JSON path, like schema errors.
+ *
+ * Endpoints mounted by other areas (the event hub's webhook sources, src/core/endpoint.ts) are
+ * compiled into the same route table rather than checked before routing: they get the request id,
+ * the access log, metrics and tracing like any route, and a reload swaps them with the routes in one
+ * step. Of the default policies they get only those observing the exchange (ENDPOINT_POLICIES): a
+ * webhook's credential is its signature, so a default `auth.*` or rate limit meant for API clients
+ * must not turn providers away.
  */
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
@@ -12,10 +19,12 @@ import { ConfigInvalid, type ConfigIssue } from '../config/errors.ts';
 import type { LoadedConfig } from '../config/loader.ts';
 import { formatIssues } from '../config/loader.ts';
 import type { ApiConfig, Config, RouteConfig, ShardConfig } from '../config/schema.ts';
+import type { MountedEndpoint } from '../core/endpoint.ts';
 import { JunctionError } from '../core/errors.ts';
 import type { Policy, PolicyFactory } from '../core/policy.ts';
 import type { Services } from '../core/services.ts';
 import { type ForwardingOptions, trustedProxies } from './forwarding.ts';
+import { endpointHandler } from './handlers/endpoint.ts';
 import { proxyHandler } from './handlers/proxy.ts';
 import { respondHandler } from './handlers/respond.ts';
 import { type ShardDirectory, shardHandler } from './handlers/shard.ts';
@@ -51,11 +60,15 @@ export function policyFactories(): readonly PolicyFactory[] {
 
 const NO_DIRECTORY: ShardDirectory = { lookup: async () => undefined };
 
+/** The default policies a mounted endpoint keeps: the ones that observe, none that refuse. */
+const ENDPOINT_POLICIES: ReadonlySet<string> = new Set(['core.tracing', 'core.access-log', 'core.metrics']);
+
 export function compileRuntime(
   loaded: LoadedConfig,
   services: Services,
   previous?: Runtime,
   shards: ShardDirectory = NO_DIRECTORY,
+  endpoints: readonly MountedEndpoint[] = [],
 ): Runtime {
   const { config } = loaded;
   const issues: ConfigIssue[] = [];
@@ -127,6 +140,7 @@ export function compileRuntime(
       },
     });
   });
+  for (const e of mountEndpoints(config, endpoints, services, issue)) routes.push(e);
   const fallbackConfig: RouteConfig = { name: 'unmatched', match: { path: '/*' }, respond: { status: 404 } };
   const fallbackPolicies = buildPolicies(config, fallbackConfig, -1, services, issue) ?? [];
   if (issues.length > 0)
@@ -208,6 +222,51 @@ function checkReferences(config: Config, issue: (path: string, message: string) 
       if (!URL.canParse(url)) issue(`/upstreams/${name}/targets/${j}`, `not a URL: ${url}`);
     });
   }
+}
+
+/** Endpoints as routes; a path already taken by a route or another endpoint is a config error. */
+function mountEndpoints(
+  config: Config,
+  endpoints: readonly MountedEndpoint[],
+  services: Services,
+  issue: (path: string, message: string) => void,
+): { route: CompiledRoute; config: RouteConfig }[] {
+  const taken = new Map<string, string>();
+  config.routes.forEach((r, i) => {
+    taken.set(r.match.path, `route ${r.name} (/routes/${i})`);
+  });
+  const mounted: { route: CompiledRoute; config: RouteConfig }[] = [];
+  for (const e of endpoints) {
+    const owner = taken.get(e.path);
+    if (owner !== undefined) {
+      issue(e.configPath, `path ${e.path} is already served by ${owner}`);
+      continue;
+    }
+    taken.set(e.path, `${e.name} (${e.configPath})`);
+    const off = Object.keys(config.defaults.policies).filter((n) => !ENDPOINT_POLICIES.has(n));
+    const rc: RouteConfig = {
+      name: e.name,
+      match: { path: e.path },
+      respond: { status: 204 },
+      policies: Object.fromEntries(off.map((n) => [n, false])),
+    };
+    const policies = buildPolicies(config, rc, -1, services, issue) ?? [];
+    mounted.push({
+      config: rc,
+      route: {
+        name: e.name,
+        config: rc,
+        handler: endpointHandler(e),
+        onRequest: policies.filter((p) => p.onRequest),
+        onResponse: policies.filter((p) => p.onResponse),
+        onLog: policies.filter((p) => p.onLog),
+        maxBodyBytes: e.maxBodyBytes,
+        deprecation: undefined,
+        stackFor: () => undefined,
+      },
+    });
+  }
+  return mounted;
 }
 
 function buildHandler(

@@ -60,6 +60,12 @@ export interface IdIssuer {
   next(prefix: string): string;
 }
 
+/** What the event log deduplicates on. */
+export interface DedupeKey {
+  source: string;
+  externalId: string;
+}
+
 export interface EventFilter extends TimeRange {
   source?: string;
   type?: string;
@@ -127,6 +133,29 @@ export class EventRepository {
     return (await this.findQuery(source, externalId).executeTakeFirst()) !== undefined;
   }
 
+  /** The id of the source's event with this external id (a Bloom filter's "maybe seen" answer). */
+  async idOf(source: string, externalId: string): Promise<string | undefined> {
+    return (await this.findQuery(source, externalId).executeTakeFirst())?.id;
+  }
+
+  /**
+   * Every stored (source, externalId) pair, `batchSize` at a time in index order, each batch one
+   * short query: what an in-memory Bloom filter is rebuilt from on start without holding all keys.
+   * @example
+   * for await (const batch of store.events.dedupeKeys()) for (const k of batch) bloom.add(key(k));
+   */
+  async *dedupeKeys(batchSize = 1000): AsyncGenerator<DedupeKey[]> {
+    checkLimit(batchSize);
+    let after: DedupeKey | undefined;
+    for (;;) {
+      const rows = await this.dedupeKeysQuery(batchSize, after).execute();
+      const batch = rows.map((r) => ({ source: r.source, externalId: r.external_id! }));
+      if (batch.length > 0) yield batch;
+      if (rows.length < batchSize) return;
+      after = batch.at(-1);
+    }
+  }
+
   async get(id: string): Promise<StoredEvent | undefined> {
     const row = await this.getQuery(id).executeTakeFirst();
     return row && toEvent(row);
@@ -183,6 +212,20 @@ export class EventRepository {
       .select('id')
       .where('source', '=', source)
       .where('external_id', '=', externalId);
+  }
+
+  /** Index: events_source_external_id_key, read in order and covering both columns. */
+  dedupeKeysQuery(limit: number, after?: DedupeKey) {
+    let q = this.#db
+      .selectFrom('events')
+      .select(['source', 'external_id'])
+      .where('external_id', 'is not', null);
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb(eb.refTuple('source', 'external_id'), '>', eb.tuple(after.source, after.externalId)),
+      );
+    }
+    return q.orderBy('source').orderBy('external_id').limit(limit);
   }
 
   /** Index: primary key. */

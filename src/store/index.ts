@@ -46,6 +46,7 @@ export {
 } from './errors.ts';
 export {
   type AppendResult,
+  type DedupeKey,
   type EventFilter,
   EventRepository,
   type IdIssuer,

@@ -234,6 +234,17 @@ function eventQueries(store: Store, now: number): PlanCase[] {
       kind: 'lookup',
       uses: 'events_source_external_id_key',
     },
+    {
+      name: 'events.dedupeKeys',
+      query: events.dedupeKeysQuery(1000),
+      kind: 'lookup',
+      uses: 'events_source_external_id_key',
+    },
+    {
+      name: 'events.dedupeKeys after',
+      query: events.dedupeKeysQuery(1000, { source: 's', externalId: 'x' }),
+      kind: 'lookup',
+    },
     { name: 'events.get', query: events.getQuery(evt), kind: 'lookup' },
     { name: 'events.getMany', query: events.getManyQuery([evt, 'evt_1']), kind: 'lookup' },
     eventList('newest first', {}, 'ordered'),
