@@ -18,6 +18,7 @@ import { acknowledgesEvents, type CompiledEvents, compileEvents } from './compil
 import { eventMetrics } from './metrics.ts';
 import { type EventIntake, EventPipeline } from './pipeline.ts';
 import { webhookEndpoint } from './webhooks.ts';
+import { startDeliveryComponent } from './worker-component.ts';
 
 /** What a component is started with, and handed again on every reload. */
 export interface HubContext {
@@ -45,7 +46,7 @@ export type HubComponentStarter = (ctx: HubContext) => HubComponent | Promise<Hu
  * (src/events/pollers/), the broker consumers (src/events/brokers/).
  */
 const COMPONENTS: readonly HubComponentStarter[] = [
-  // delivery worker
+  startDeliveryComponent,
   // pollers
   // brokers
 ];

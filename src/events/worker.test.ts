@@ -3,7 +3,7 @@ import { type TestContext, test } from 'node:test';
 import type { EventsConfig } from '../config/events-schema.ts';
 import type { Store } from '../store/index.ts';
 import { sqliteTarget } from '../store/testing.ts';
-import { DISABLED_RECHECK_MS, startDeliveryWorker } from './worker.ts';
+import { DISABLED_RECHECK_MS, startDeliveryWorker, UNKNOWN_MAX_ATTEMPTS } from './worker.ts';
 import {
   type Answer,
   appendEvents,
@@ -16,7 +16,13 @@ import {
 /** Just below 1: full jitter then waits (almost) its whole ceiling, so the gaps have lower bounds. */
 const CEILING = () => 0.999;
 
-async function setup(t: TestContext, answer: Answer, sub: Record<string, unknown> = {}, worker = {}) {
+async function setup(
+  t: TestContext,
+  answer: Answer,
+  sub: Record<string, unknown> = {},
+  worker = {},
+  options: { recheckMs?: number } = {},
+) {
   const store = await (await sqliteTarget.setup(t)).openMigrated();
   const endpoint = await receiver(t, answer);
   const services = quietServices();
@@ -31,7 +37,14 @@ async function setup(t: TestContext, answer: Answer, sub: Record<string, unknown
     worker: { idlePollMs: 20, leaseMs: 10_000, ...worker },
   });
   const start = () => {
-    const w = startDeliveryWorker({ config: () => config, store, services, owner: 'w1', random: CEILING });
+    const w = startDeliveryWorker({
+      config: () => config,
+      store,
+      services,
+      owner: 'w1',
+      random: CEILING,
+      recheckMs: options.recheckMs,
+    });
     t.after(() => w.close());
     return w;
   };
@@ -136,8 +149,8 @@ test('a disabled subscription keeps its deliveries pending, unsent and without s
   assert.equal(s.endpoint.requests.length, 0);
 });
 
-test('a delivery whose subscription is no longer configured is dead-lettered as subscription_unknown', async (t) => {
-  const s = await setup(t, () => 200);
+test('a delivery of a subscription this node does not know is retried, then dead-lettered as subscription_unknown', async (t) => {
+  const s = await setup(t, () => 200, {}, {}, { recheckMs: 5 });
   const [d] = await appendEvents(s.store, s.services.ids, 1, ['retired']);
   s.start();
   const row = await waitFor('dead', async () => {
@@ -145,6 +158,7 @@ test('a delivery whose subscription is no longer configured is dead-lettered as 
     return r.status === 'dead' && r;
   });
   assert.match(row.lastError!, /^subscription_unknown: /);
+  assert.equal(row.attempts, UNKNOWN_MAX_ATTEMPTS);
 });
 
 test('close aborts an attempt in flight and gives the delivery back due now, the attempt not counted', async (t) => {

@@ -22,8 +22,11 @@
  * Disabled subscriptions: the claim cannot filter by subscription without scanning their pending rows
  * on every claim (they stay due), so the worker claims them like any other and gives them back
  * (`postpone`, no attempt counted) due again in DISABLED_RECHECK_MS. Enabling the subscription
- * therefore takes effect within that time. A delivery of a subscription the config no longer has is
- * dead-lettered (`subscription_unknown`): visible, and replayable once the subscription is back.
+ * therefore takes effect within that time. A delivery of a subscription the config does not have is
+ * retried every DISABLED_RECHECK_MS, counting attempts, and dead-lettered (`subscription_unknown`)
+ * after UNKNOWN_MAX_ATTEMPTS: during a rolling config change nodes briefly disagree about which
+ * subscriptions exist, and a node that has not seen the new one yet must not dead-letter its work. A
+ * config without subscriptions claims nothing at all.
  */
 import type { EventsConfig, SubscriptionConfig } from '../config/events-schema.ts';
 import { throttledWarn } from '../core/logger.ts';
@@ -51,6 +54,8 @@ export interface DeliveryWorkerOptions {
   /** Jitter source (tests pin it). */
   random?: () => number;
   destinationOptions?: DestinationOptions;
+  /** How long a disabled or unknown subscription's delivery waits to be looked at again (tests). */
+  recheckMs?: number;
 }
 
 export interface DeliveryWorker {
@@ -62,6 +67,8 @@ export interface DeliveryWorker {
 
 /** How long a disabled subscription's claimed delivery waits before it is looked at again. */
 export const DISABLED_RECHECK_MS = 30_000;
+/** A subscription missing from the config this many times (about 10 minutes) is really gone. */
+export const UNKNOWN_MAX_ATTEMPTS = 20;
 
 /**
  * @example
@@ -74,8 +81,10 @@ export const DISABLED_RECHECK_MS = 30_000;
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, services, owner } = options;
   const random = options.random ?? Math.random;
+  const recheckMs = options.recheckMs ?? DISABLED_RECHECK_MS;
   const logger = services.logger.child({ component: 'delivery-worker' });
   const warn = throttledWarn(logger);
+  const warnUnknown = throttledWarn(logger, 60_000);
   const metrics = deliveryMetrics(services.metrics.registry);
   metrics.stores.add(store);
   const abort = new AbortController();
@@ -119,7 +128,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       const { concurrency, leaseMs, idlePollMs } = config.worker;
       const free = concurrency - inFlight.size;
-      if (free <= 0) {
+      if (free <= 0 || Object.keys(config.subscriptions).length === 0) {
         await pause(idlePollMs);
         continue;
       }
@@ -165,16 +174,20 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       : undefined;
     if (sub === undefined) {
       const error = `${SubscriptionUnknown.code}: subscription ${d.subscription} is not in the config`;
-      await settle(
-        d,
-        'dead',
-        store.deliveries.deadLetter(d.id, owner, error, null),
-        SubscriptionUnknown.code,
-      );
+      if (d.attempts >= UNKNOWN_MAX_ATTEMPTS) {
+        const write = store.deliveries.deadLetter(d.id, owner, error, null);
+        await settle(d, 'dead', write, SubscriptionUnknown.code);
+      } else {
+        warnUnknown(
+          undefined,
+          `delivery worker: subscription ${d.subscription} is not in this node's config`,
+        );
+        await settle(d, 'retried', store.deliveries.retry(d.id, owner, Date.now() + recheckMs, error, null));
+      }
       return;
     }
     if (!sub.enabled) {
-      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + DISABLED_RECHECK_MS));
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + recheckMs));
       return;
     }
     // The event was deleted (retention) after the claim; its deliveries went with it.
