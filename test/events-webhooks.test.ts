@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
 import { sign as githubSign } from '@octokit/webhooks-methods';
+import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -305,4 +306,18 @@ test('a source path that a route already serves is refused at load', async (t) =
       return true;
     },
   );
+});
+
+async function synchronous(gw: TestGateway): Promise<number> {
+  const { rows } = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(gw.gateway.store.db);
+  return rows[0]!.synchronous;
+}
+
+test('with an event source the SQLite store syncs every commit (FULL = 2); a reload adding the first source switches it', async (t) => {
+  assert.equal(await synchronous(await start(t)), 2);
+  const plain = await startTestGateway(t, {});
+  assert.equal(await synchronous(plain), 1, 'NORMAL without events');
+  plain.writeConfig(config());
+  assert.equal((await plain.gateway.reload('test')).status, 'applied');
+  assert.equal(await synchronous(plain), 2);
 });
