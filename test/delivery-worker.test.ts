@@ -21,6 +21,7 @@ import {
 } from '../src/events/worker-testing.ts';
 import type { Store } from '../src/store/index.ts';
 import { postgresTarget, sqliteTarget } from '../src/store/testing.ts';
+import { startTestGateway } from './helpers/gateway.ts';
 
 const NATS_URL = process.env.JUNCTION_NATS_URL ?? 'nats://127.0.0.1:4222';
 const AMQP_URL = process.env.JUNCTION_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -124,4 +125,29 @@ test('the worker publishes events to a RabbitMQ exchange, persistent, with the e
   assert.ok(
     messages.every((m) => m.properties.deliveryMode === 2 && m.fields.routingKey === 'order.created'),
   );
+});
+
+test("a gateway's event hub runs the worker: a 400 is dead, replayed through the admin API it is delivered", async (t) => {
+  let accept = false;
+  const endpoint = await receiver(t, () => (accept ? 204 : 400));
+  const gw = await startTestGateway(t, {
+    events: {
+      subscriptions: {
+        orders: { destination: { type: 'http', url: endpoint.url, allowPrivateNetworks: true } },
+      },
+      worker: { idlePollMs: 20 },
+    },
+    routes: [{ name: 'hello', match: { path: '/hello' }, respond: { status: 200, body: 'hi' } }],
+  });
+  const { store, services } = gw.gateway;
+  const [d] = await appendEvents(store, services.ids, 1, ['orders']);
+  await waitFor('dead', async () => (await store.deliveries.get(d!.id))?.status === 'dead');
+  accept = true;
+  const res = await fetch(gw.adminUrl(`/admin/v1/deliveries/${d!.id}/replay`), {
+    method: 'POST',
+    headers: gw.auth,
+  });
+  assert.equal(res.status, 200);
+  await waitFor('done', async () => (await store.deliveries.get(d!.id))?.status === 'done');
+  assert.equal(endpoint.requests.length, 2);
 });
