@@ -5,12 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
-import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { stringify } from 'yaml';
+import { runCli } from './helpers/cli.ts';
+import { startTestGateway, type TestGateway, withTestDefaults } from './helpers/gateway.ts';
 
 const stripe = new Stripe('sk_test_junction');
 const STRIPE_SECRET = 'whsec_test_junction_0123456789abcdef';
@@ -320,4 +325,25 @@ test('with an event source the SQLite store syncs every commit (FULL = 2); a rel
   plain.writeConfig(config());
   assert.equal((await plain.gateway.reload('test')).status, 'applied');
   assert.equal(await synchronous(plain), 2);
+});
+
+test('junction validate reports event config mistakes with file:line:col, as start does', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'junction-events-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'junction.yaml');
+  writeFileSync(
+    file,
+    stringify(
+      withTestDefaults(
+        { ...config(), routes: [{ name: 'mine', match: { path: '/in/billing' }, respond: { status: 204 } }] },
+        dir,
+      ),
+    ),
+  );
+  const r = await runCli(['validate', '-c', file]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /^.+junction\.yaml:\d+:\d+ {2}\/events\/sources\/billing\/path {2}path \/in\/billing is already served by route mine/m,
+  );
 });
