@@ -117,6 +117,20 @@ test('viewers list events with filters and cursors, read one with its deliveries
   assert.equal(wrongList.status, 400, 'a cursor of one list is refused by another');
 
   assert.equal((await call(gw, VIEWER, 'GET', '/events/evt_0000000000000')).status, 404);
+
+  const doc = (await (await call(gw, VIEWER, 'GET', '/openapi.json')).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  for (const [path, method] of [
+    ['/admin/v1/events', 'get'],
+    ['/admin/v1/events/{id}', 'get'],
+    ['/admin/v1/deliveries/dead', 'get'],
+    ['/admin/v1/deliveries/{id}/replay', 'post'],
+    ['/admin/v1/deliveries/replay', 'post'],
+    ['/admin/v1/deliveries/{id}', 'delete'],
+  ] as const) {
+    assert.ok(doc.paths[path]?.[method], `${method} ${path} is in the OpenAPI document`);
+  }
 });
 
 test('operators replay one, replay many by filter and discard; viewers may not; every change is audited', async (t) => {
