@@ -98,9 +98,16 @@ export async function startEventHub(options: EventHubOptions): Promise<EventHub>
     dedupe: events.config.dedupe,
     subscriptions: events.subscriptions,
   });
-  const started = Date.now();
-  const keys = await pipeline.rebuild();
-  services.logger.info({ keys, ms: Date.now() - started }, 'events: dedupe filter rebuilt from the store');
+  // Only a node with sources reads the keys: a gateway without events pays nothing for the hub.
+  let built = false;
+  const build = async (compiled: CompiledEvents) => {
+    if (built || !acknowledgesEvents(compiled.config)) return;
+    built = true;
+    const started = Date.now();
+    const keys = await pipeline.rebuild();
+    services.logger.info({ keys, ms: Date.now() - started }, 'events: dedupe filter rebuilt from the store');
+  };
+  await build(events);
   await syncEveryCommit(store, events);
 
   const endpointsOf = (compiled: CompiledEvents) =>
@@ -143,6 +150,7 @@ export async function startEventHub(options: EventHubOptions): Promise<EventHub>
         endpoints = staged;
         await syncEveryCommit(store, compiled);
         await pipeline.update(compiled.subscriptions, compiled.config.dedupe);
+        await build(compiled);
         for (const c of components) {
           try {
             await c.reload?.(context(next));

@@ -96,16 +96,20 @@ export class EventPipeline implements EventIntake {
     return n;
   }
 
-  /** New subscriptions and dedupe sizing (config reload); a new size rebuilds the filter. */
-  async update(subscriptions: readonly CompiledSubscription[], dedupe: DedupeSettings): Promise<void> {
+  /**
+   * New subscriptions and dedupe sizing (config reload); a new size rebuilds the filter. Resolves
+   * true when it did.
+   */
+  async update(subscriptions: readonly CompiledSubscription[], dedupe: DedupeSettings): Promise<boolean> {
     this.#subscriptions = subscriptions;
     if (
       dedupe.expectedIds === this.#dedupe.expectedIds &&
       dedupe.falsePositiveRate === this.#dedupe.falsePositiveRate
     )
-      return;
+      return false;
     this.#dedupe = { ...dedupe };
     await this.rebuild();
+    return true;
   }
 
   async accept(e: IncomingEvent): Promise<{ id: string; duplicate: boolean }> {
