@@ -347,3 +347,31 @@ test('junction validate reports event config mistakes with file:line:col, as sta
     /^.+junction\.yaml:\d+:\d+ {2}\/events\/sources\/billing\/path {2}path \/in\/billing is already served by route mine/m,
   );
 });
+
+test('a stored webhook wakes the delivery worker: it is forwarded long before the idle poll', async (t) => {
+  const got: string[] = [];
+  const { createServer } = await import('node:http');
+  const receiver = createServer((req, res) => {
+    got.push(String(req.headers['webhook-id']));
+    req.resume();
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => receiver.close(() => r())));
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/in`;
+  const gw = await startTestGateway(t, {
+    events: {
+      sources: { stripe: { verify: { provider: 'stripe', secrets: [STRIPE_SECRET] } } },
+      subscriptions: { forward: { destination: { type: 'http', url, allowPrivateNetworks: true } } },
+      // An idle worker looks for work once a minute: only the wake-up can deliver within the test.
+      worker: { idlePollMs: 60_000 },
+    },
+  });
+  // Let the worker's first (empty) look pass, so it is asleep when the webhook arrives.
+  await new Promise((r) => setTimeout(r, 300));
+  const stored = await answer(await postStripe(gw, stripeEvent('payment_intent.succeeded')));
+  assert.equal(stored.status, 202);
+  const until = Date.now() + 20_000;
+  while (got.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  assert.deepEqual(got, [stored.body.id]);
+});

@@ -28,6 +28,8 @@ export interface HubContext {
   services: Services;
   /** Where a component puts the events it receives (pollers, brokers). */
   intake: EventIntake;
+  /** Subscribes to "a new event is stored" (any source): the delivery worker wakes on it. */
+  onStored(listener: () => void): void;
 }
 
 export interface HubComponent {
@@ -119,6 +121,7 @@ export async function startEventHub(options: EventHubOptions): Promise<EventHub>
     store,
     services,
     intake: pipeline,
+    onStored: (listener) => pipeline.onStored(listener),
   });
 
   const components: HubComponent[] = [];

@@ -63,6 +63,7 @@ export class EventPipeline implements EventIntake {
   #bloom: BloomFilter;
   /** A filter being rebuilt (start, resize): keys accepted meanwhile go into it too. */
   #next: BloomFilter | undefined;
+  readonly #listeners: (() => void)[] = [];
 
   constructor(options: PipelineOptions) {
     this.#store = options.store;
@@ -112,10 +113,16 @@ export class EventPipeline implements EventIntake {
     return true;
   }
 
+  /** Called after each new event is stored: the delivery worker wakes instead of waiting to poll. */
+  onStored(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
   async accept(e: IncomingEvent): Promise<{ id: string; duplicate: boolean }> {
     try {
       const result = await this.#accept(e);
       this.#metrics.received.labels(e.source, result.duplicate ? 'duplicate' : 'stored').inc();
+      if (!result.duplicate) for (const l of this.#listeners) l();
       return result;
     } catch (err) {
       this.#metrics.received.labels(e.source, 'rejected').inc();

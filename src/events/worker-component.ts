@@ -13,6 +13,8 @@ interface Context {
   events: { readonly config: EventsConfig };
   store: Store;
   services: Services;
+  /** The hub's "a new event is stored"; absent in tests that run the worker alone. */
+  onStored?(listener: () => void): void;
 }
 
 export interface DeliveryComponent {
@@ -36,6 +38,8 @@ export function startDeliveryComponent(ctx: Context): DeliveryComponent {
     services: ctx.services,
     owner,
   });
+  // A new event wakes the worker, so its first delivery does not wait for the next idle poll.
+  ctx.onStored?.(() => worker.wake());
   return {
     name: 'delivery-worker',
     worker,
