@@ -20,7 +20,7 @@ import type { Store } from '../../store/index.ts';
 import type { EventIntake, IncomingEvent } from '../pipeline.ts';
 
 export function quietServices(nodeId = 1): Services {
-  const logger = createLogger({ level: 'silent' });
+  const logger = createLogger({ level: process.env.TEST_LOG ?? 'silent' });
   return {
     logger,
     accessLogger: logger,
