@@ -14,9 +14,11 @@ import type { LoadedConfig } from '../config/loader.ts';
 import type { MountedEndpoint } from '../core/endpoint.ts';
 import type { Services } from '../core/services.ts';
 import type { Store } from '../store/index.ts';
+import { startBrokersComponent } from './brokers/index.ts';
 import { acknowledgesEvents, type CompiledEvents, compileEvents } from './compile.ts';
 import { eventMetrics } from './metrics.ts';
 import { type EventIntake, EventPipeline } from './pipeline.ts';
+import { startPollersComponent } from './pollers/index.ts';
 import { webhookEndpoint } from './webhooks.ts';
 import { startDeliveryComponent } from './worker-component.ts';
 
@@ -49,8 +51,8 @@ export type HubComponentStarter = (ctx: HubContext) => HubComponent | Promise<Hu
  */
 const COMPONENTS: readonly HubComponentStarter[] = [
   startDeliveryComponent,
-  // pollers
-  // brokers
+  startPollersComponent,
+  startBrokersComponent,
 ];
 
 export interface StagedEvents {
