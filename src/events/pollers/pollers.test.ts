@@ -242,3 +242,64 @@ test('reload starts, restarts and stops pollers by config', async (t) => {
   assert.equal(api.hits.length, after, 'no poll after the poller was removed');
   assert.equal((await store.pollCursors.get('one'))?.leaseOwner, null, 'the lease was released');
 });
+
+test('every request of a poll waits for its slot under the API rate', async (t) => {
+  const store = await (await sqliteTarget.setup(t)).openMigrated();
+  const api = await listApi(t);
+  for (let id = 1; id <= 9; id++) api.put(id, id);
+  const at: number[] = [];
+  const services = quietServices();
+  const intake = storeIntake(store, services);
+  const pollers = startPollers({
+    // 4 requests a second: one every 250 ms.
+    config: () => pollersConfig({ paced: catalog(api.url, { rate: { requests: 4, perMs: 1000 } }) }),
+    store,
+    intake: {
+      calls: intake.calls,
+      accept: (e) => {
+        if (at.length < api.hits.length) at.push(Date.now());
+        return intake.accept(e);
+      },
+    },
+    services,
+    owner: 'n',
+  });
+  t.after(() => pollers.close());
+  await until(async () => (await externalIds(store, 'paced')).length === 9, '9 events from 3 pages');
+  // The first item of each page is accepted right after its page arrived.
+  const gaps = at.slice(1, 3).map((ms, i) => ms - at[i]!);
+  assert.ok(
+    gaps.every((g) => g >= 200),
+    `pages ${gaps.join(', ')} ms apart`,
+  );
+});
+
+test('a 429 asking to wait long ends the poll; the next waits for Retry-After', async (t) => {
+  const store = await (await sqliteTarget.setup(t)).openMigrated();
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(429, { 'retry-after': '3600' }).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const services = quietServices();
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const pollers = startPollers({
+    config: () => pollersConfig({ busy: { url, intervalMs: 20, type: 't', timeoutMs: 2_000 } }),
+    store,
+    intake: storeIntake(store, services),
+    services,
+    owner: 'n',
+  });
+  t.after(() => pollers.close());
+  const registry = services.metrics.registry;
+  await until(
+    async () =>
+      /junction_poll_errors_total\{source="busy",code="poll_throttled"\} 1/.test(await registry.metrics()),
+    'a throttled poll',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(hits, 1, 'no request during the hour the API asked for (the interval is 20 ms)');
+});
