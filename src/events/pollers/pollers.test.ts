@@ -255,7 +255,6 @@ test('every request of a poll waits for its slot under the API rate', async (t) 
     config: () => pollersConfig({ paced: catalog(api.url, { rate: { requests: 4, perMs: 1000 } }) }),
     store,
     intake: {
-      calls: intake.calls,
       accept: (e) => {
         if (at.length < api.hits.length) at.push(Date.now());
         return intake.accept(e);
