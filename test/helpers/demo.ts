@@ -1,7 +1,7 @@
 /**
  * `npm start` for tests: examples/commerce/start.ts on free ports, with its own store and PKI
  * directory, stopped (SIGTERM, so the gateway drains) and cleaned up when the test ends. Used by
- * test/demo-identity.test.ts (fetch) and test/browser-login.test.ts (Chromium).
+ * test/demo-identity.test.ts (fetch), test/browser-login.test.ts (Chromium) and test/demo-events.test.ts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -104,4 +104,51 @@ export async function startDemo(t: TestContext, name: string): Promise<RunningDe
   // localhost, as the README says: the provider's registered redirect URI, and a secure context for
   // the __Host- cookies in a real browser.
   return { gw: `http://localhost:${ports.proxy}`, ports, env, data };
+}
+
+/**
+ * Polls `check` until it returns something other than undefined or false; fails after `timeoutMs`
+ * (generous: a loaded 2-core machine delays timers and the gateway's worker).
+ * @example
+ * const order = await waitFor('ord_1001 paid', async () => { const o = await get(); return o.status === 'paid' && o; });
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Runs `npm run junction -- <args>` as the README does (src/cli/main.ts in the demo's environment,
+ * from the repository root, so `-c examples/commerce/junction.yaml` reaches the demo's store).
+ */
+export function junction(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

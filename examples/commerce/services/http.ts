@@ -60,12 +60,22 @@ export function sendError(res: http.ServerResponse, status: number, code: string
 
 /** Reads and parses a JSON body, refusing more than `limitBytes` (413) and malformed JSON (400). */
 export async function readJson(req: http.IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<unknown> {
+  const body = await readBody(req, limitBytes);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'request body is not valid JSON');
+  }
+}
+
+/** Reads the raw body (a signature is checked over these bytes), refusing more than `limitBytes` (413). */
+export async function readBody(req: http.IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, 'payload_too_large', `body exceeds ${limitBytes} bytes`);
   // Refuse on the declared length before reading a byte; chunked bodies are counted as they arrive.
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge();
   // Listeners rather than `for await`: leaving an async iterator early destroys the request, and with
   // it the socket the 413 answer has to go out on.
-  const body = await new Promise<Buffer>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -82,11 +92,6 @@ export async function readJson(req: http.IncomingMessage, limitBytes = MAX_BODY_
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
   });
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'request body is not valid JSON');
-  }
 }
 
 /** Routes every service answers; listed last so a service's own routes win. */

@@ -3,6 +3,10 @@
  * `node examples/commerce/services/index.ts` (ports from DEMO_USERS_PORT, DEMO_ORDERS_PORT,
  * DEMO_PRODUCTS_PORT, DEMO_PARTNER_PORT, DEMO_SLOW_PORT, DEMO_PAYMENTS_PORT, else 9101–9106; the
  * partner's rate limit from DEMO_PARTNER_LIMIT per DEMO_PARTNER_WINDOW_MS, else 100 per 60000).
+ *
+ * Events (README "Events"): payments sends its Stripe-signed webhooks to the gateway's /hooks/stripe
+ * (on JUNCTION_PROXY_PORT, else 8080) with DEMO_STRIPE_SECRET; orders checks the gateway's deliveries
+ * with DEMO_ORDERS_WEBHOOK_SECRET. The defaults are the ones junction.yaml falls back to.
  */
 import type { RunningService } from './http.ts';
 import { start as startOrders } from './orders.ts';
@@ -13,6 +17,10 @@ import { start as startSlow } from './slow.ts';
 import { start as startUsers } from './users.ts';
 
 export type { RunningService, StartOptions } from './http.ts';
+
+/** Demo-only secrets, also the defaults in junction.yaml: set DEMO_STRIPE_SECRET and DEMO_ORDERS_WEBHOOK_SECRET to change both. */
+export const DEMO_STRIPE_SECRET = 'whsec_demo_junction_commerce_stripe_endpoint';
+export const DEMO_ORDERS_WEBHOOK_SECRET = 'whsec_anVuY3Rpb24gY29tbWVyY2UgZGVtbzogb3JkZXJzIHdlYmhvb2tzISEh';
 
 export type ServiceName = 'users' | 'orders' | 'products' | 'partner' | 'slow' | 'payments';
 
@@ -64,11 +72,19 @@ function portFor(name: ServiceName, options: ServicesOptions): number {
 export async function startServices(options: ServicesOptions = {}): Promise<RunningServices> {
   const host = options.host ?? '127.0.0.1';
   const ports = names.map((name) => portFor(name, options)); // validate all before opening any
-  const partner = { behaviour: behaviourFromEnv(options.env ?? process.env) };
+  const env = options.env ?? process.env;
+  const extra: Partial<Record<ServiceName, object>> = {
+    partner: { behaviour: behaviourFromEnv(env) },
+    payments: {
+      webhook: {
+        url: `http://127.0.0.1:${env.JUNCTION_PROXY_PORT || 8080}/hooks/stripe`,
+        secret: env.DEMO_STRIPE_SECRET || DEMO_STRIPE_SECRET,
+      },
+    },
+    orders: { webhookSecret: env.DEMO_ORDERS_WEBHOOK_SECRET || DEMO_ORDERS_WEBHOOK_SECRET },
+  };
   const settled = await Promise.allSettled(
-    names.map((name, i) =>
-      defaults[name].start({ host, port: ports[i]!, ...(name === 'partner' ? partner : {}) }),
-    ),
+    names.map((name, i) => defaults[name].start({ host, port: ports[i]!, ...extra[name] })),
   );
   const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s) => s.status === 'rejected');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { start } from './orders.ts';
+import { Webhook } from 'standardwebhooks';
+import { type Order, start } from './orders.ts';
 
 async function startOrders(t: TestContext) {
   const orders = await start({ port: 0 });
@@ -184,4 +185,86 @@ test('answers /healthz and /debug/headers', async (t) => {
     headers: Record<string, string>;
   };
   assert.equal(debug.headers.via, '1.1 junction');
+});
+
+const HOOK_SECRET = `whsec_${Buffer.from('orders test webhook key, 32 byte').toString('base64')}`;
+
+/** Posts a payment event to the consumer as the gateway does: Standard Webhooks, signed by the library. */
+function deliver(url: string, id: string, payment: Record<string, unknown>, secret = HOOK_SECRET) {
+  const body = JSON.stringify({ id: 'evt_x', type: 'payment_intent.succeeded', data: { object: payment } });
+  const at = new Date();
+  return fetch(`${url}/webhooks/payments`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(id, at, body),
+    },
+    body,
+  });
+}
+
+test('POST /webhooks/payments: verified, applied once per webhook-id, poison and lost answers on demand', async (t) => {
+  const orders = await start({ port: 0, webhookSecret: HOOK_SECRET });
+  t.after(() => orders.close());
+  const { url } = orders;
+  const control = (body: unknown) =>
+    fetch(`${url}/_control`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
+  const stats = async () =>
+    (await (await fetch(`${url}/_stats`)).json()) as { webhooks: Record<string, number>; paid: string[] };
+  const payment = { id: 'pay_1', amount: 1250, currency: 'EUR', orderId: 'ord_1001' };
+
+  const first = await deliver(url, 'evt_a', payment);
+  assert.equal(first.status, 200);
+  assert.deepEqual(await first.json(), { duplicate: false, id: 'evt_a', paid: 'ord_1001' });
+  const order = (await (await fetch(`${url}/orders/ord_1001`)).json()) as Order;
+  assert.equal(order.status, 'paid');
+  assert.equal(order.payment?.id, 'pay_1');
+  assert.equal(order.payment?.eventId, 'evt_a');
+
+  const again = await deliver(url, 'evt_a', payment);
+  assert.deepEqual(await again.json(), { duplicate: true, id: 'evt_a' });
+  assert.equal((await deliver(url, 'evt_b', payment, `whsec_${'A'.repeat(32)}`)).status, 401);
+
+  // Poison: refused before it is recorded, so the same id is applied once it is replayed.
+  assert.deepEqual(await control({ rejectWebhooks: true }), { rejectWebhooks: true, loseAnswers: 0 });
+  const other = { ...payment, id: 'pay_2', orderId: 'ord_1002' };
+  assert.equal((await deliver(url, 'evt_c', other)).status, 400);
+  assert.deepEqual((await stats()).paid, ['ord_1001']);
+  await fetch(`${url}/_control`, { method: 'DELETE' });
+  assert.equal((await deliver(url, 'evt_c', other)).status, 200);
+
+  // A lost answer: processed, answered 503; the retry is recognised.
+  await control({ loseAnswers: 1 });
+  const created = (await (
+    await fetch(`${url}/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ userId: 'usr_ada', items: [{ productId: 'prd_mug', quantity: 1 }] }),
+    })
+  ).json()) as Order;
+  const third = { ...payment, id: 'pay_3', orderId: created.id };
+  assert.equal((await deliver(url, 'evt_d', third)).status, 503);
+  assert.deepEqual(await (await deliver(url, 'evt_d', third)).json(), { duplicate: true, id: 'evt_d' });
+
+  assert.equal((await deliver(url, 'evt_e', { ...payment, id: 'pay_4', orderId: 'ord_none' })).status, 422);
+  assert.deepEqual(await (await deliver(url, 'evt_f', { id: 'pay_5', amount: 1 })).json(), {
+    duplicate: false,
+    id: 'evt_f',
+    ignored: 'the payment names no orderId',
+  });
+  const paid = (await (await fetch(`${url}/orders?status=paid`)).json()) as { data: Order[] };
+  assert.deepEqual(
+    paid.data.map((o) => o.id),
+    ['ord_1001', 'ord_1002', created.id],
+  );
+  assert.deepEqual(await stats(), {
+    webhooks: { received: 9, processed: 4, duplicates: 2, rejected: 1, badSignature: 1, ignored: 1 },
+    paid: ['ord_1001', 'ord_1002', created.id],
+  });
+});
+
+test('without webhookSecret there is no webhook endpoint', async (t) => {
+  const { url } = await startOrders(t);
+  assert.equal((await deliver(url, 'evt_a', { id: 'pay_1' })).status, 404);
 });

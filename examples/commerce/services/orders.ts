@@ -1,6 +1,17 @@
 /**
  * The demo's orders service: in-memory orders (`GET /orders`, `GET /orders/:id`, `POST /orders`) and the
  * streaming endpoints the gateway proxies — SSE at `GET /orders/events`, WebSocket at `/orders/live`.
+ *
+ * Events (README "Events", Q24, Q25, Q40): with `webhookSecret` set, `POST /webhooks/payments` takes the
+ * payment events the gateway forwards (subscription `orders-payments` in junction.yaml). It checks their
+ * Standard Webhooks signature (401 otherwise), and is an **idempotent consumer**: deliveries are at least
+ * once, so it records every `webhook-id` it processed and answers a repeat `200 {"duplicate": true}`
+ * without applying it again; a `payment_intent.succeeded` marks the payment's `orderId` paid. The ids are
+ * kept in memory for the demo — a real service records them in its database, in the transaction that
+ * applies the message (docs/events.md, "`inbox`: idempotent consumers"). `/_control` breaks the
+ * consumer on purpose: `{"rejectWebhooks": true}` answers 400 (a poison message: the gateway
+ * dead-letters it at once), `{"loseAnswers": n}` processes the next n and then answers 503 as if the
+ * answer had been lost (the gateway sends it again; the repeat is recognised). `/_stats` counts.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -8,12 +19,14 @@ import {
   HttpError,
   listen,
   type RunningService,
+  readBody,
   readJson,
   router,
   type StartOptions,
   sendJson,
 } from './http.ts';
 import { attachLive, LIVE_PATH, orderEvents, upgradeRequired } from './orders-streams.ts';
+import { verifyStandardWebhook } from './webhooks.ts';
 
 export interface OrderItem {
   productId: string;
@@ -24,8 +37,67 @@ export interface Order {
   id: string;
   userId: string;
   items: OrderItem[];
-  status: 'created';
+  status: 'created' | 'paid';
   createdAt: string;
+  /** Set once, by the first payment event for the order. */
+  payment?: { id: string; amount: number; currency: string; eventId: string; paidAt: string };
+}
+
+export interface OrdersOptions extends StartOptions {
+  /** The Standard Webhooks secret (`whsec_<base64>`) the gateway signs with; unset: no /webhooks/payments. */
+  webhookSecret?: string;
+}
+
+interface Control {
+  /** Answer 400 to every webhook (after the signature check): the poison-message demo. */
+  rejectWebhooks: boolean;
+  /** Process the next n webhooks, then answer 503 anyway: the at-least-once demo. */
+  loseAnswers: number;
+}
+
+const defaultControl: Readonly<Control> = Object.freeze({ rejectWebhooks: false, loseAnswers: 0 });
+
+function parseControl(body: unknown): Partial<Control> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid_control', 'expected a JSON object');
+  }
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'rejectWebhooks' && typeof value === 'boolean') continue;
+    if (key === 'loseAnswers' && Number.isInteger(value) && (value as number) >= 0) continue;
+    throw new HttpError(
+      400,
+      'invalid_control',
+      `${key}: expected rejectWebhooks (boolean) or loseAnswers (integer ≥ 0)`,
+    );
+  }
+  return body as Partial<Control>;
+}
+
+/** What the consumer needs from a Stripe `payment_intent.*` event (the payment is in data.object). */
+function paymentOf(body: Buffer): {
+  type: string;
+  id: string;
+  amount: number;
+  currency: string;
+  orderId?: string;
+} {
+  let event: { type?: unknown; data?: { object?: Record<string, unknown> } };
+  try {
+    event = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the event is not JSON');
+  }
+  const p = event.data?.object;
+  if (typeof event.type !== 'string' || typeof p?.id !== 'string') {
+    throw new HttpError(400, 'invalid_event', 'expected a payment event: type and data.object.id');
+  }
+  return {
+    type: event.type,
+    id: p.id,
+    amount: Number(p.amount),
+    currency: String(p.currency),
+    ...(typeof p.orderId === 'string' ? { orderId: p.orderId } : {}),
+  };
 }
 
 /** Refers to the users and products services' seed ids so the demo's aggregation joins line up. */
@@ -78,14 +150,50 @@ function parseNewOrder(body: unknown): Pick<Order, 'userId' | 'items'> {
  * const live = new WebSocket(`${orders.url.replace('http', 'ws')}/orders/live`);
  * await orders.close();
  */
-export function start(options: StartOptions): Promise<RunningService> {
+export function start(options: OrdersOptions): Promise<RunningService> {
   const orders = new Map(seedOrders.map((o) => [o.id, structuredClone(o)]));
+  /** Webhook ids processed: in memory for the demo (a real consumer keeps them in its database). */
+  const processed = new Set<string>();
+  const zero = () => ({ received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 });
+  const webhooks = zero();
+  let control: Control = { ...defaultControl };
+
+  /** Applies one verified payment event; what it did, for the answer. */
+  const apply = (eventId: string, body: Buffer): Record<string, unknown> => {
+    const payment = paymentOf(body);
+    if (payment.type !== 'payment_intent.succeeded' || payment.orderId === undefined) {
+      webhooks.ignored++;
+      return { ignored: payment.orderId === undefined ? 'the payment names no orderId' : payment.type };
+    }
+    const order = orders.get(payment.orderId);
+    // Not retryable: the same event would name the same unknown order. 422 sends it to the DLQ.
+    if (order === undefined) throw new HttpError(422, 'order_not_found', `no order ${payment.orderId}`);
+    if (order.payment !== undefined) {
+      webhooks.ignored++;
+      return { ignored: `order ${order.id} is paid already`, order: order.id };
+    }
+    order.status = 'paid';
+    order.payment = {
+      id: payment.id,
+      amount: payment.amount,
+      currency: payment.currency,
+      eventId,
+      paidAt: new Date().toISOString(),
+    };
+    return { paid: order.id };
+  };
+
   const server = http.createServer(
     router([
       {
         method: 'GET',
         path: '/orders',
-        handle: ({ res }) => sendJson(res, 200, { data: [...orders.values()] }),
+        // ?status=paid lists the orders a payment event has reached.
+        handle: ({ res, url }) => {
+          const status = url.searchParams.get('status');
+          const list = [...orders.values()].filter((o) => status === null || o.status === status);
+          sendJson(res, 200, { data: list });
+        },
       },
       // Literal paths before `/orders/:id`, which would otherwise match them.
       { method: 'GET', path: '/orders/events', handle: orderEvents },
@@ -112,6 +220,65 @@ export function start(options: StartOptions): Promise<RunningService> {
           orders.set(order.id, order);
           res.setHeader('location', `/orders/${order.id}`);
           sendJson(res, 201, order);
+        },
+      },
+      {
+        method: 'POST',
+        path: '/webhooks/payments',
+        handle: async ({ req, res }) => {
+          if (options.webhookSecret === undefined) {
+            throw new HttpError(404, 'not_found', 'this orders service takes no webhooks');
+          }
+          const body = await readBody(req);
+          webhooks.received++;
+          const check = verifyStandardWebhook(options.webhookSecret, req.headers, body);
+          if (!check.ok) {
+            webhooks.badSignature++;
+            throw new HttpError(401, 'webhook_unverified', check.reason);
+          }
+          if (control.rejectWebhooks) {
+            webhooks.rejected++;
+            throw new HttpError(400, 'webhook_rejected', 'rejectWebhooks is on (POST /_control)');
+          }
+          if (processed.has(check.id)) {
+            webhooks.duplicates++;
+            sendJson(res, 200, { duplicate: true, id: check.id });
+            return;
+          }
+          const result = apply(check.id, body); // throws (nothing recorded) when it cannot apply
+          processed.add(check.id);
+          webhooks.processed++;
+          if (control.loseAnswers > 0) {
+            control.loseAnswers--;
+            throw new HttpError(503, 'answer_lost', 'processed, but answering 503 (loseAnswers)');
+          }
+          sendJson(res, 200, { duplicate: false, id: check.id, ...result });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/_stats',
+        handle: ({ res }) =>
+          sendJson(res, 200, {
+            webhooks,
+            paid: [...orders.values()].filter((o) => o.status === 'paid').map((o) => o.id),
+          }),
+      },
+      { method: 'GET', path: '/_control', handle: ({ res }) => sendJson(res, 200, control) },
+      {
+        method: 'POST',
+        path: '/_control',
+        handle: async ({ req, res }) => {
+          control = { ...control, ...parseControl(await readJson(req)) };
+          sendJson(res, 200, control);
+        },
+      },
+      {
+        method: 'DELETE',
+        path: '/_control',
+        handle: ({ res }) => {
+          control = { ...defaultControl };
+          sendJson(res, 200, control);
         },
       },
     ]),
