@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- proxy|streaming|rate-limit|idempotency] [flags]`: dispatches on the first argument (default proxy).
+ * `npm run bench [-- proxy|streaming|rate-limit|idempotency|events] [flags]`: dispatches on the first argument (default proxy).
  * Each benchmark is loaded only when chosen, so one that cannot load never stops the other.
  */
 const [first, ...rest] = process.argv.slice(2);
@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   streaming: () => import('./streaming.ts'),
   'rate-limit': () => import('./rate-limit.ts'),
   idempotency: () => import('./idempotency.ts'),
+  events: () => import('./events.ts'),
 };
 
 const load = benches[which];
