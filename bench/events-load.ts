@@ -8,7 +8,7 @@
  * (body, signature) pairs as long as the run, whose length is unknown before the run: so this is a
  * small Node loop (undici Pool) that builds and signs each body just before sending it. Building and
  * signing (JSON.stringify of ~450 bytes, one HMAC-SHA256) is timed apart and reported as `signUs`:
- * 10–20 µs on the 2-core VM, about 1 % of a core at 600 requests/s. Responses are counted by status:
+ * 5–17 µs on the 2-core VM, about 1 % of a core at 600 requests/s. Responses are counted by status:
  * 202 is a stored event, 200 a duplicate.
  */
 import { createHistogram, performance } from 'node:perf_hooks';
