@@ -55,7 +55,12 @@ export interface RunningDemo {
  * const demo = await startDemo(t, 'demo-identity');
  * await fetch(`${demo.gw}/shop`, { headers: { accept: 'text/html' } }); // 302 to /auth/login
  */
-export async function startDemo(t: TestContext, name: string): Promise<RunningDemo> {
+export async function startDemo(
+  t: TestContext,
+  name: string,
+  /** More environment for the demo (DEMO_SHIPMENTS_TICK_MS, …). */
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<RunningDemo> {
   const ports = Object.fromEntries(
     await Promise.all(
       (['proxy', 'admin', ...SERVICES, ...IDENTITY] as const).map(
@@ -73,6 +78,7 @@ export async function startDemo(t: TestContext, name: string): Promise<RunningDe
     DEMO_PKI_DIR: join(data, 'pki'),
     DEMO_TIME_ZONE: zoneWhereItIs(10),
     NODE_TEST_CONTEXT: undefined,
+    ...extraEnv,
   };
   for (const n of [...SERVICES, ...IDENTITY]) env[`DEMO_${n.toUpperCase()}_PORT`] = String(ports[n]);
 

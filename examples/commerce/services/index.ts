@@ -6,7 +6,8 @@
  *
  * Events (README "Events"): payments sends its Stripe-signed webhooks to the gateway's /hooks/stripe
  * (on JUNCTION_PROXY_PORT, else 8080) with DEMO_STRIPE_SECRET; orders checks the gateway's deliveries
- * with DEMO_ORDERS_WEBHOOK_SECRET. The defaults are the ones junction.yaml falls back to.
+ * with DEMO_ORDERS_WEBHOOK_SECRET. The defaults are the ones junction.yaml falls back to. The partner's
+ * shipments (polled by the gateway) move on every DEMO_SHIPMENTS_TICK_MS (else 10000; 0: never).
  */
 import type { RunningService } from './http.ts';
 import { start as startOrders } from './orders.ts';
@@ -51,6 +52,15 @@ const defaults = {
 
 const names = Object.keys(defaults) as ServiceName[];
 
+/** DEMO_SHIPMENTS_TICK_MS: how often a partner shipment moves on by itself (0: never), else 10000. */
+function shipmentsTickFromEnv(env: Record<string, string | undefined>): number {
+  const raw = env.DEMO_SHIPMENTS_TICK_MS;
+  const ms = raw === undefined || raw === '' ? 10_000 : Number(raw);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new RangeError(`DEMO_SHIPMENTS_TICK_MS must be ms ≥ 0, got ${raw}`);
+  return ms;
+}
+
 function portFor(name: ServiceName, options: ServicesOptions): number {
   const { port, env } = defaults[name];
   const explicit = options.ports?.[name];
@@ -74,7 +84,7 @@ export async function startServices(options: ServicesOptions = {}): Promise<Runn
   const ports = names.map((name) => portFor(name, options)); // validate all before opening any
   const env = options.env ?? process.env;
   const extra: Partial<Record<ServiceName, object>> = {
-    partner: { behaviour: behaviourFromEnv(env) },
+    partner: { behaviour: behaviourFromEnv(env), shipmentsTickMs: shipmentsTickFromEnv(env) },
     payments: {
       webhook: {
         url: `http://127.0.0.1:${env.JUNCTION_PROXY_PORT || 8080}/hooks/stripe`,

@@ -192,8 +192,12 @@ const HOOK_SECRET = `whsec_${Buffer.from('orders test webhook key, 32 byte').toS
 /** Posts a payment event to the consumer as the gateway does: Standard Webhooks, signed by the library. */
 function deliver(url: string, id: string, payment: Record<string, unknown>, secret = HOOK_SECRET) {
   const body = JSON.stringify({ id: 'evt_x', type: 'payment_intent.succeeded', data: { object: payment } });
+  return post(`${url}/webhooks/payments`, id, body, secret);
+}
+
+function post(url: string, id: string, body: string, secret = HOOK_SECRET) {
   const at = new Date();
-  return fetch(`${url}/webhooks/payments`, {
+  return fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -267,4 +271,38 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
 test('without webhookSecret there is no webhook endpoint', async (t) => {
   const { url } = await startOrders(t);
   assert.equal((await deliver(url, 'evt_a', { id: 'pay_1' })).status, 404);
+});
+
+test('POST /webhooks/shipments keeps the latest polled version of each shipment on its order', async (t) => {
+  const orders = await start({ port: 0, webhookSecret: HOOK_SECRET });
+  t.after(() => orders.close());
+  const ship = (id: string, status: string, updatedAt: string, orderId = 'ord_1002') =>
+    post(
+      `${orders.url}/webhooks/shipments`,
+      id,
+      JSON.stringify({ id: 'shp_1', orderId, carrier: 'UPS', status, updatedAt }),
+    ).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  assert.deepEqual(await ship('evt_1', 'in_transit', '2026-11-25T10:00:01.000Z'), {
+    status: 200,
+    body: { duplicate: false, id: 'evt_1', shipment: 'shp_1', status: 'in_transit' },
+  });
+  // A later version overtaken by an earlier one (deliveries run in parallel): the later one stays.
+  assert.equal((await ship('evt_3', 'delivered', '2026-11-25T10:00:03.000Z')).status, 200);
+  const late = await ship('evt_2', 'out_for_delivery', '2026-11-25T10:00:02.000Z');
+  assert.match(String(late.body.ignored), /later update \(delivered\)/);
+  assert.equal(
+    (await ship('evt_4', 'in_transit', '2026-11-25T10:00:04.000Z', 'ord_other')).body.ignored,
+    'no order ord_other',
+  );
+  assert.equal((await post(`${orders.url}/webhooks/shipments`, 'evt_5', '{"id":"shp_1"}')).status, 400);
+  const order = (await (await fetch(`${orders.url}/orders/ord_1002`)).json()) as Order;
+  assert.deepEqual(order.shipments, [
+    {
+      id: 'shp_1',
+      carrier: 'UPS',
+      status: 'delivered',
+      updatedAt: '2026-11-25T10:00:03.000Z',
+      eventId: 'evt_3',
+    },
+  ]);
 });

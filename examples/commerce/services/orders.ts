@@ -2,11 +2,13 @@
  * The demo's orders service: in-memory orders (`GET /orders`, `GET /orders/:id`, `POST /orders`) and the
  * streaming endpoints the gateway proxies — SSE at `GET /orders/events`, WebSocket at `/orders/live`.
  *
- * Events (README "Events", Q24, Q25, Q40): with `webhookSecret` set, `POST /webhooks/payments` takes the
- * payment events the gateway forwards (subscription `orders-payments` in junction.yaml). It checks their
- * Standard Webhooks signature (401 otherwise), and is an **idempotent consumer**: deliveries are at least
- * once, so it records every `webhook-id` it processed and answers a repeat `200 {"duplicate": true}`
- * without applying it again; a `payment_intent.succeeded` marks the payment's `orderId` paid. The ids are
+ * Events (README "Events", Q9, Q24, Q25, Q40): with `webhookSecret` set, `POST /webhooks/payments` and
+ * `POST /webhooks/shipments` take the events the gateway forwards (subscriptions `orders-payments` and
+ * `orders-shipments` in junction.yaml). They check the Standard Webhooks signature (401 otherwise), and
+ * are an **idempotent consumer**: deliveries are at least once, so the service records every
+ * `webhook-id` it processed and answers a repeat `200 {"duplicate": true}` without applying it again.
+ * A `payment_intent.succeeded` marks the payment's `orderId` paid; a shipment (an item the gateway
+ * polled from the partner) sets its status on the order, unless the order has a later one. The ids are
  * kept in memory for the demo — a real service records them in its database, in the transaction that
  * applies the message (docs/events.md, "`inbox`: idempotent consumers"). `/_control` breaks the
  * consumer on purpose: `{"rejectWebhooks": true}` answers 400 (a poison message: the gateway
@@ -18,6 +20,7 @@ import http from 'node:http';
 import {
   HttpError,
   listen,
+  type RouteContext,
   type RunningService,
   readBody,
   readJson,
@@ -41,10 +44,12 @@ export interface Order {
   createdAt: string;
   /** Set once, by the first payment event for the order. */
   payment?: { id: string; amount: number; currency: string; eventId: string; paidAt: string };
+  /** The partner's shipments for the order, as its polled updates arrived. */
+  shipments?: { id: string; carrier: string; status: string; updatedAt: string; eventId: string }[];
 }
 
 export interface OrdersOptions extends StartOptions {
-  /** The Standard Webhooks secret (`whsec_<base64>`) the gateway signs with; unset: no /webhooks/payments. */
+  /** The Standard Webhooks secret (`whsec_<base64>`) the gateway signs with; unset: no /webhooks/*. */
   webhookSecret?: string;
 }
 
@@ -73,6 +78,33 @@ function parseControl(body: unknown): Partial<Control> {
   return body as Partial<Control>;
 }
 
+function parseEvent<T>(body: Buffer): T {
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the event is not JSON');
+  }
+}
+
+/** A polled shipment: the partner's item as it was listed (examples/commerce/services/shipments.ts). */
+interface PolledShipment {
+  id: string;
+  orderId: string;
+  carrier: string;
+  status: string;
+  updatedAt: string;
+}
+
+function shipmentOf(body: Buffer): PolledShipment {
+  const s = parseEvent<Record<string, unknown>>(body);
+  for (const field of ['id', 'orderId', 'carrier', 'status', 'updatedAt']) {
+    if (typeof s[field] !== 'string') {
+      throw new HttpError(400, 'invalid_event', `expected a shipment with ${field}`);
+    }
+  }
+  return s as unknown as PolledShipment;
+}
+
 /** What the consumer needs from a Stripe `payment_intent.*` event (the payment is in data.object). */
 function paymentOf(body: Buffer): {
   type: string;
@@ -81,12 +113,7 @@ function paymentOf(body: Buffer): {
   currency: string;
   orderId?: string;
 } {
-  let event: { type?: unknown; data?: { object?: Record<string, unknown> } };
-  try {
-    event = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'the event is not JSON');
-  }
+  const event = parseEvent<{ type?: unknown; data?: { object?: Record<string, unknown> } }>(body);
   const p = event.data?.object;
   if (typeof event.type !== 'string' || typeof p?.id !== 'string') {
     throw new HttpError(400, 'invalid_event', 'expected a payment event: type and data.object.id');
@@ -154,12 +181,11 @@ export function start(options: OrdersOptions): Promise<RunningService> {
   const orders = new Map(seedOrders.map((o) => [o.id, structuredClone(o)]));
   /** Webhook ids processed: in memory for the demo (a real consumer keeps them in its database). */
   const processed = new Set<string>();
-  const zero = () => ({ received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 });
-  const webhooks = zero();
+  const webhooks = { received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 };
   let control: Control = { ...defaultControl };
 
   /** Applies one verified payment event; what it did, for the answer. */
-  const apply = (eventId: string, body: Buffer): Record<string, unknown> => {
+  const applyPayment = (eventId: string, body: Buffer): Record<string, unknown> => {
     const payment = paymentOf(body);
     if (payment.type !== 'payment_intent.succeeded' || payment.orderId === undefined) {
       webhooks.ignored++;
@@ -182,6 +208,63 @@ export function start(options: OrdersOptions): Promise<RunningService> {
     };
     return { paid: order.id };
   };
+
+  /** Applies one verified shipment update, unless the order has a later one (deliveries may overtake). */
+  const applyShipment = (eventId: string, body: Buffer): Record<string, unknown> => {
+    const shipment = shipmentOf(body);
+    const order = orders.get(shipment.orderId);
+    if (order === undefined) {
+      webhooks.ignored++; // the partner ships for other shops too
+      return { ignored: `no order ${shipment.orderId}` };
+    }
+    order.shipments ??= [];
+    const list = order.shipments;
+    const known = list.find((k) => k.id === shipment.id);
+    if (known !== undefined && known.updatedAt >= shipment.updatedAt) {
+      webhooks.ignored++;
+      return { ignored: `${shipment.id} has a later update (${known.status})` };
+    }
+    const { id, carrier, status, updatedAt } = shipment;
+    if (known === undefined) list.push({ id, carrier, status, updatedAt, eventId });
+    else Object.assign(known, { status, updatedAt, eventId });
+    return { shipment: id, status };
+  };
+
+  /**
+   * `POST /webhooks/<topic>`: verify, then (unless poisoned) apply once per webhook-id. The id is
+   * recorded only after `apply` succeeded, so a delivery that failed is applied when it comes again.
+   */
+  const consume =
+    (apply: (eventId: string, body: Buffer) => Record<string, unknown>) =>
+    async ({ req, res }: RouteContext) => {
+      if (options.webhookSecret === undefined) {
+        throw new HttpError(404, 'not_found', 'this orders service takes no webhooks');
+      }
+      const body = await readBody(req);
+      webhooks.received++;
+      const check = verifyStandardWebhook(options.webhookSecret, req.headers, body);
+      if (!check.ok) {
+        webhooks.badSignature++;
+        throw new HttpError(401, 'webhook_unverified', check.reason);
+      }
+      if (control.rejectWebhooks) {
+        webhooks.rejected++;
+        throw new HttpError(400, 'webhook_rejected', 'rejectWebhooks is on (POST /_control)');
+      }
+      if (processed.has(check.id)) {
+        webhooks.duplicates++;
+        sendJson(res, 200, { duplicate: true, id: check.id });
+        return;
+      }
+      const result = apply(check.id, body); // throws (nothing recorded) when it cannot apply
+      processed.add(check.id);
+      webhooks.processed++;
+      if (control.loseAnswers > 0) {
+        control.loseAnswers--;
+        throw new HttpError(503, 'answer_lost', 'processed, but answering 503 (loseAnswers)');
+      }
+      sendJson(res, 200, { duplicate: false, id: check.id, ...result });
+    };
 
   const server = http.createServer(
     router([
@@ -222,39 +305,8 @@ export function start(options: OrdersOptions): Promise<RunningService> {
           sendJson(res, 201, order);
         },
       },
-      {
-        method: 'POST',
-        path: '/webhooks/payments',
-        handle: async ({ req, res }) => {
-          if (options.webhookSecret === undefined) {
-            throw new HttpError(404, 'not_found', 'this orders service takes no webhooks');
-          }
-          const body = await readBody(req);
-          webhooks.received++;
-          const check = verifyStandardWebhook(options.webhookSecret, req.headers, body);
-          if (!check.ok) {
-            webhooks.badSignature++;
-            throw new HttpError(401, 'webhook_unverified', check.reason);
-          }
-          if (control.rejectWebhooks) {
-            webhooks.rejected++;
-            throw new HttpError(400, 'webhook_rejected', 'rejectWebhooks is on (POST /_control)');
-          }
-          if (processed.has(check.id)) {
-            webhooks.duplicates++;
-            sendJson(res, 200, { duplicate: true, id: check.id });
-            return;
-          }
-          const result = apply(check.id, body); // throws (nothing recorded) when it cannot apply
-          processed.add(check.id);
-          webhooks.processed++;
-          if (control.loseAnswers > 0) {
-            control.loseAnswers--;
-            throw new HttpError(503, 'answer_lost', 'processed, but answering 503 (loseAnswers)');
-          }
-          sendJson(res, 200, { duplicate: false, id: check.id, ...result });
-        },
-      },
+      { method: 'POST', path: '/webhooks/payments', handle: consume(applyPayment) },
+      { method: 'POST', path: '/webhooks/shipments', handle: consume(applyShipment) },
       {
         method: 'GET',
         path: '/_stats',

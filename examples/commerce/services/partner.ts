@@ -9,6 +9,9 @@
  * windows on its own clock, `RateLimit-Policy`/`RateLimit` on every answer
  * (draft-ietf-httpapi-ratelimit-headers-10) and 429 with `Retry-After` beyond it, so the gateway's
  * pacer has something to keep under.
+ *
+ * It also tracks shipments (shipments.ts), and sends no webhooks about them: the gateway polls
+ * `GET /shipments` (Q9). That API is outside the rate limit and the faults, which are the rates' only.
  */
 import http from 'node:http';
 import {
@@ -21,6 +24,7 @@ import {
   sendError,
   sendJson,
 } from './http.ts';
+import { shipmentsApi } from './shipments.ts';
 
 export interface PartnerBehaviour {
   /** Share of `/rates` requests answered with `failStatus`, 0..1; 0 and 1 are deterministic. */
@@ -72,6 +76,8 @@ export interface PartnerOptions extends StartOptions {
   now?: () => number;
   /** The behaviour at start, and the one `DELETE /_control` restores; unset fields are the defaults. */
   behaviour?: Partial<PartnerBehaviour>;
+  /** How often a shipment moves on by itself (shipments.ts); default 10000, 0: never. */
+  shipmentsTickMs?: number;
 }
 
 const RATES = { EUR: 0.92, GBP: 0.79, JPY: 151.4, CHF: 0.88 };
@@ -159,6 +165,7 @@ export function start(options: PartnerOptions): Promise<RunningService> {
   const roll = (r: number) => random() < r;
   /** The current window's count; a new window, or a new window length, starts from zero. */
   let quota = { windowMs: 0, index: 0, used: 0 };
+  const shipments = shipmentsApi({ tickMs: options.shipmentsTickMs ?? 10_000 });
 
   /**
    * Counts the request against the limit and labels the answer with the quota (draft-10 §3-4: `q`
@@ -247,7 +254,8 @@ export function start(options: PartnerOptions): Promise<RunningService> {
         },
       },
       { method: 'GET', path: '/_stats', handle: ({ res }) => sendJson(res, 200, stats) },
+      ...shipments.routes,
     ]),
   );
-  return listen(server, options);
+  return listen(server, options, shipments.stop);
 }
