@@ -346,6 +346,20 @@ test('junction validate reports event config mistakes with file:line:col, as sta
     r.stderr,
     /^.+junction\.yaml:\d+:\d+ {2}\/events\/sources\/billing\/path {2}path \/in\/billing is already served by route mine/m,
   );
+  // A broker's eventType template is checked at load too, not when its consumer starts.
+  const broker = join(dir, 'broker.yaml');
+  writeFileSync(
+    broker,
+    stringify(
+      withTestDefaults(
+        { events: { brokers: { queue: { type: 'rabbitmq', queue: 'q', eventType: 'x.{nope}' } } } },
+        dir,
+      ),
+    ),
+  );
+  const b = await runCli(['validate', '-c', broker]);
+  assert.equal(b.code, 1, b.stdout);
+  assert.match(b.stderr, /broker\.yaml:\d+:\d+ {2}\/events\/brokers\/queue\/eventType {2}/);
 });
 
 test('a stored webhook wakes the delivery worker: it is forwarded long before the idle poll', async (t) => {

@@ -11,6 +11,7 @@ import type { EventsConfig } from '../config/events-schema.ts';
 import type { LoadedConfig } from '../config/loader.ts';
 import { formatIssues } from '../config/loader.ts';
 import { JunctionError } from '../core/errors.ts';
+import { brokerConfigIssues } from './brokers/sources.ts';
 import { type CompiledSubscription, compileSubscriptions } from './subscriptions.ts';
 import { type Clock, createVerifier, type VerifyConfig } from './verify/index.ts';
 import { keptHeaders, type WebhookSource, webhookPath } from './webhooks.ts';
@@ -66,6 +67,7 @@ export function compileEvents(loaded: LoadedConfig, options: { now?: Clock } = {
       issue(`${at}/verify`, (err as Error).message);
     }
   }
+  for (const b of brokerConfigIssues(config)) issue(b.path, b.message);
   const subscriptions = compileSubscriptions(config.subscriptions, new Set(owner.keys()), issue);
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
