@@ -91,8 +91,53 @@ export {
   type SessionLoginsTable,
   type SessionsTable,
   type ShardDirectoryTable,
+  WEBHOOK_ATTEMPT_STATUSES,
+  type WebhookAppsTable,
+  type WebhookAttemptStatus,
+  type WebhookEndpointsTable,
+  type WebhookEventTypeSchemasTable,
+  type WebhookEventTypesTable,
+  type WebhookMessageAttemptsTable,
+  type WebhookMessagesTable,
 } from './schema.ts';
 export { type PendingLogin, type SessionRecord, SessionRepository, type SessionTokens } from './sessions.ts';
 export { ShardDirectoryRepository, type ShardEntry, type ShardPage } from './shard-directory.ts';
 export type { SqliteSynchronous } from './sqlite-dialect.ts';
 export { parseStoreUrl, resolveStoreTarget, type StoreTarget } from './url.ts';
+export {
+  type ListWebhookAppsOptions,
+  type NewWebhookApp,
+  type WebhookApp,
+  type WebhookAppPatch,
+  WebhookAppRepository,
+} from './webhook-apps.ts';
+export {
+  type ListWebhookEndpointsOptions,
+  MAX_PREVIOUS_SECRETS,
+  type NewWebhookEndpoint,
+  type PreviousSecret,
+  type WebhookEndpoint,
+  type WebhookEndpointPatch,
+  WebhookEndpointRepository,
+} from './webhook-endpoints.ts';
+export {
+  type OffsetPage,
+  type WebhookEventType,
+  WebhookEventTypeRepository,
+  type WebhookEventTypeSchema,
+} from './webhook-event-types.ts';
+export {
+  appSource,
+  endpointSubscription,
+  type ListAttemptsOptions,
+  type ListMessagesOptions,
+  MAX_RESPONSE_BODY_CHARS,
+  matches as webhookEndpointMatches,
+  type NewWebhookAttempt,
+  type NewWebhookMessage,
+  type SendResult,
+  type WebhookAttempt,
+  type WebhookMessage,
+  WebhookMessageRepository,
+} from './webhook-messages.ts';
+export { WebhookRepositories } from './webhooks.ts';

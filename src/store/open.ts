@@ -23,6 +23,7 @@ import { SessionRepository } from './sessions.ts';
 import { ShardDirectoryRepository } from './shard-directory.ts';
 import { ImmediateSqliteDialect, NodeSqliteDatabase, type SqliteSynchronous } from './sqlite-dialect.ts';
 import { resolveStoreTarget } from './url.ts';
+import { WebhookRepositories } from './webhooks.ts';
 
 export interface OpenStoreOptions {
   /** `sqlite:<path>`, `sqlite::memory:`, `postgres://…`; defaults to `JUNCTION_DATABASE_URL`. */
@@ -64,6 +65,8 @@ export interface Store {
   inbox: InboxRepository;
   /** Poller positions and the fenced lease that lets one node poll a source at a time. */
   pollCursors: PollCursorRepository;
+  /** Outbound webhooks (issue #7): applications, endpoints, event types, messages, attempts. */
+  webhooks: WebhookRepositories;
 }
 
 /**
@@ -130,6 +133,7 @@ function assemble(
     deliveries: new DeliveryRepository(db, dialect),
     inbox: new InboxRepository(db),
     pollCursors: new PollCursorRepository(db),
+    webhooks: new WebhookRepositories(db),
   };
 }
 

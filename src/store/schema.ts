@@ -229,6 +229,107 @@ export interface PollCursorsTable {
   fence: number;
 }
 
+/** Outbound webhooks (issue #7): one application per customer (src/store/webhook-apps.ts). */
+export interface WebhookAppsTable {
+  /** `app_<snowflake>`. */
+  id: string;
+  /** '' when the application belongs to no tenant. */
+  tenant: string;
+  /** The sender's own id for the application; unique per tenant among live rows. */
+  uid: string | null;
+  name: string;
+  /** Deliveries per second per endpoint (the endpoint's own limit wins); null: none. */
+  rate_limit: number | null;
+  created_at: number;
+  updated_at: number;
+  /** Soft delete (Q48): hidden, sent nothing, restorable until purged. */
+  deleted_at: number | null;
+}
+
+/** A customer's URL and what it receives (src/store/webhook-endpoints.ts). */
+export interface WebhookEndpointsTable {
+  /** `ep_<snowflake>`. */
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  /** JSON array of event type names; null: all. */
+  filter_types: string | null;
+  /** JSON array of channels; null: messages of any channel. */
+  channels: string | null;
+  /** JSON object of extra request headers. */
+  headers: string;
+  /** The current `whsec_…` secret. */
+  secret: string;
+  /** JSON `[{ "secret": "whsec_…", "expires_at": <ms> }]`: rotated-out secrets still signing. */
+  previous_secrets: string;
+  disabled_at: number | null;
+  rate_limit: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface WebhookEventTypesTable {
+  name: string;
+  description: string;
+  /** Latest schema version; 0 while there is none. */
+  version: number;
+  created_at: number;
+  updated_at: number;
+  /** Archived. */
+  deleted_at: number | null;
+}
+
+export interface WebhookEventTypeSchemasTable {
+  event_type: string;
+  version: number;
+  /** JSON Schema text. */
+  schema: string;
+  /** The compatibility mode checked against the previous version. */
+  compatibility: string;
+  created_at: number;
+}
+
+/** One message sent to an application (src/store/webhook-messages.ts). */
+export interface WebhookMessagesTable {
+  /** `msg_<snowflake>`. */
+  id: string;
+  app_id: string;
+  event_type: string;
+  /** The sender's id, unique per application. */
+  event_id: string | null;
+  /** JSON array, or null. */
+  channels: string | null;
+  /** JSON text; null once past payload retention. */
+  payload: string | null;
+  schema_version: number;
+  /** The `events` row (source `app:<app id>`) whose deliveries carry it. */
+  queue_event_id: string;
+  created_at: number;
+}
+
+export const WEBHOOK_ATTEMPT_STATUSES = ['succeeded', 'failed'] as const;
+export type WebhookAttemptStatus = (typeof WEBHOOK_ATTEMPT_STATUSES)[number];
+
+export interface WebhookMessageAttemptsTable {
+  /** `atmpt_<snowflake>`. */
+  id: string;
+  app_id: string;
+  message_id: string;
+  endpoint_id: string;
+  status: WebhookAttemptStatus;
+  response_status: number | null;
+  /** At most 20 kB of the answer. */
+  response_body: string | null;
+  /** JSON object. */
+  response_headers: string | null;
+  duration_ms: number;
+  error: string | null;
+  created_at: number;
+}
+
 export interface Database {
   nodes: NodesTable;
   config_revisions: ConfigRevisionsTable;
@@ -243,4 +344,10 @@ export interface Database {
   deliveries: DeliveriesTable;
   inbox: InboxTable;
   poll_cursors: PollCursorsTable;
+  webhook_apps: WebhookAppsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_event_types: WebhookEventTypesTable;
+  webhook_event_type_schemas: WebhookEventTypeSchemasTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_message_attempts: WebhookMessageAttemptsTable;
 }

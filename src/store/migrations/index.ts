@@ -15,6 +15,7 @@ import * as sessions from './0004-sessions.ts';
 import * as auditLog from './0005-audit-log.ts';
 import * as idempotency from './0006-idempotency.ts';
 import * as events from './0007-events.ts';
+import * as outboundWebhooks from './0008-outbound-webhooks.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-core': core,
@@ -24,4 +25,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-audit-log': auditLog,
   '0006-idempotency': idempotency,
   '0007-events': events,
+  '0008-outbound-webhooks': outboundWebhooks,
 });
