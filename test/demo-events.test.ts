@@ -34,7 +34,10 @@ interface Order {
   payment?: { id: string; eventId: string };
 }
 interface OrdersStats {
-  webhooks: Record<'received' | 'processed' | 'duplicates' | 'rejected' | 'badSignature', number>;
+  webhooks: Record<
+    'payments' | 'shipments',
+    Record<'received' | 'processed' | 'duplicates' | 'rejected' | 'badSignature', number>
+  >;
   paid: string[];
 }
 interface PaymentsStats {
@@ -45,8 +48,7 @@ interface PaymentsStats {
 test('the demo shows webhooks in, deliveries out, the dead letter queue and export (README "Events")', {
   timeout: 120_000,
 }, async (t) => {
-  // Shipments move only when the test moves them, so the orders service's counters and /_control
-  // switches below are not shared with a delivery the test did not cause.
+  // Shipments move only when the test moves them, so the poller's counts below are exact.
   const { gw, ports, env } = await startDemo(t, 'demo-events', { DEMO_SHIPMENTS_TICK_MS: '0' });
   const admin = `http://127.0.0.1:${ports.admin}/admin/v1`;
   const service = (name: 'orders' | 'payments' | 'partner', path: string) =>
@@ -142,7 +144,7 @@ test('the demo shows webhooks in, deliveries out, the dead letter queue and expo
       });
       assert.match(metrics, /junction_poll_items_total\{source="shipments",result="new"\} 4\n/);
       assert.equal((await eventsOf('shipments')).length, 4);
-      // Every shipment event delivered before the next parts switch the orders service's behaviour.
+      // Every shipment event delivered (a 2xx from the orders service).
       await waitFor('the shipment deliveries done', async () => {
         for (const e of await eventsOf('shipments')) {
           if ((await eventDetail(e.id)).deliveries.some((d) => d.status !== 'done')) return false;
@@ -188,15 +190,19 @@ test('the demo shows webhooks in, deliveries out, the dead letter queue and expo
         [['orders-payments', 'done']],
       );
       const stats = await ordersStats();
-      assert.equal(stats.webhooks.received - before.webhooks.received, 1, 'one delivery for three sends');
-      assert.equal(stats.webhooks.processed - before.webhooks.processed, 1);
+      assert.equal(
+        stats.webhooks.payments.received - before.webhooks.payments.received,
+        1,
+        'one delivery for three sends',
+      );
+      assert.equal(stats.webhooks.payments.processed - before.webhooks.payments.processed, 1);
     },
   );
 
   await t.test(
     'the orders service dedupes a delivery the gateway sent again after a lost answer (Q25)',
     async (s) => {
-      await control('orders', { loseAnswers: 1 }); // processes it, then answers 503
+      await control('orders', { losePaymentAnswers: 1 }); // processes it, then answers 503
       s.after(() => control('orders'));
       const before = await ordersStats();
       const orderId = await newOrder();
@@ -209,8 +215,12 @@ test('the demo shows webhooks in, deliveries out, the dead letter queue and expo
       });
       assert.equal(delivery.attempts, 2, 'the 503 was retried (retry.maxAttempts > 1)');
       const after = await ordersStats();
-      assert.equal(after.webhooks.processed - before.webhooks.processed, 1, 'applied once');
-      assert.equal(after.webhooks.duplicates - before.webhooks.duplicates, 1, 'the retry recognised');
+      assert.equal(after.webhooks.payments.processed - before.webhooks.payments.processed, 1, 'applied once');
+      assert.equal(
+        after.webhooks.payments.duplicates - before.webhooks.payments.duplicates,
+        1,
+        'the retry recognised',
+      );
     },
   );
 
@@ -238,7 +248,7 @@ test('the demo shows webhooks in, deliveries out, the dead letter queue and expo
       assert.match(forged.headers.get('content-type') ?? '', /^application\/problem\+json/);
       assert.equal(((await forged.json()) as { code: string }).code, 'webhook_signature_invalid');
       assert.equal((await stripeEvents()).length, count, 'nothing stored');
-      assert.equal((await ordersStats()).webhooks.badSignature, 0, 'and nothing forwarded');
+      assert.equal((await ordersStats()).webhooks.payments.badSignature, 0, 'and nothing forwarded');
       assert.equal((await json<Order>(`${gw}/orders/ord_1002`)).status, 'created');
       // The same body signed with the demo's secret (stripe-node's signer, not the demo's) is taken.
       const genuine = await post(DEMO_STRIPE_SECRET);
@@ -250,7 +260,7 @@ test('the demo shows webhooks in, deliveries out, the dead letter queue and expo
   await t.test(
     'a poisoned delivery is dead at once, listed by junction dlq, and arrives when replayed (Q24, Q40)',
     async (s) => {
-      await control('orders', { rejectWebhooks: true }); // 400: the gateway does not retry it
+      await control('orders', { rejectPayments: true }); // 400: the gateway does not retry it
       s.after(() => control('orders'));
       const orderId = await newOrder();
       const payment = await pay(orderId, 4200);

@@ -216,7 +216,10 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
   const control = (body: unknown) =>
     fetch(`${url}/_control`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
   const stats = async () =>
-    (await (await fetch(`${url}/_stats`)).json()) as { webhooks: Record<string, number>; paid: string[] };
+    (await (await fetch(`${url}/_stats`)).json()) as {
+      webhooks: Record<string, Record<string, number>>;
+      paid: string[];
+    };
   const payment = { id: 'pay_1', amount: 1250, currency: 'EUR', orderId: 'ord_1001' };
 
   const first = await deliver(url, 'evt_a', payment);
@@ -232,7 +235,7 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
   assert.equal((await deliver(url, 'evt_b', payment, `whsec_${'A'.repeat(32)}`)).status, 401);
 
   // Poison: refused before it is recorded, so the same id is applied once it is replayed.
-  assert.deepEqual(await control({ rejectWebhooks: true }), { rejectWebhooks: true, loseAnswers: 0 });
+  assert.deepEqual(await control({ rejectPayments: true }), { rejectPayments: true, losePaymentAnswers: 0 });
   const other = { ...payment, id: 'pay_2', orderId: 'ord_1002' };
   assert.equal((await deliver(url, 'evt_c', other)).status, 400);
   assert.deepEqual((await stats()).paid, ['ord_1001']);
@@ -240,7 +243,7 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
   assert.equal((await deliver(url, 'evt_c', other)).status, 200);
 
   // A lost answer: processed, answered 503; the retry is recognised.
-  await control({ loseAnswers: 1 });
+  await control({ losePaymentAnswers: 1 });
   const created = (await (
     await fetch(`${url}/orders`, {
       method: 'POST',
@@ -263,7 +266,10 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
     ['ord_1001', 'ord_1002', created.id],
   );
   assert.deepEqual(await stats(), {
-    webhooks: { received: 9, processed: 4, duplicates: 2, rejected: 1, badSignature: 1, ignored: 1 },
+    webhooks: {
+      payments: { received: 9, processed: 4, duplicates: 2, rejected: 1, badSignature: 1, ignored: 1 },
+      shipments: { received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 },
+    },
     paid: ['ord_1001', 'ord_1002', created.id],
   });
 });

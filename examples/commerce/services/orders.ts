@@ -11,9 +11,10 @@
  * polled from the partner) sets its status on the order, unless the order has a later one. The ids are
  * kept in memory for the demo — a real service records them in its database, in the transaction that
  * applies the message (docs/events.md, "`inbox`: idempotent consumers"). `/_control` breaks the
- * consumer on purpose: `{"rejectWebhooks": true}` answers 400 (a poison message: the gateway
- * dead-letters it at once), `{"loseAnswers": n}` processes the next n and then answers 503 as if the
- * answer had been lost (the gateway sends it again; the repeat is recognised). `/_stats` counts.
+ * payments consumer on purpose (the shipments one is left alone): `{"rejectPayments": true}` answers
+ * 400 (a poison message: the gateway dead-letters it at once), `{"losePaymentAnswers": n}` processes
+ * the next n and then answers 503 as if the answer had been lost (the gateway sends it again; the
+ * repeat is recognised). `/_stats` counts per topic.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -54,25 +55,28 @@ export interface OrdersOptions extends StartOptions {
 }
 
 interface Control {
-  /** Answer 400 to every webhook (after the signature check): the poison-message demo. */
-  rejectWebhooks: boolean;
-  /** Process the next n webhooks, then answer 503 anyway: the at-least-once demo. */
-  loseAnswers: number;
+  /** Answer 400 to every payment event (after the signature check): the poison-message demo. */
+  rejectPayments: boolean;
+  /** Process the next n payment events, then answer 503 anyway: the at-least-once demo. */
+  losePaymentAnswers: number;
 }
 
-const defaultControl: Readonly<Control> = Object.freeze({ rejectWebhooks: false, loseAnswers: 0 });
+const defaultControl: Readonly<Control> = Object.freeze({
+  rejectPayments: false,
+  losePaymentAnswers: 0,
+});
 
 function parseControl(body: unknown): Partial<Control> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'invalid_control', 'expected a JSON object');
   }
   for (const [key, value] of Object.entries(body)) {
-    if (key === 'rejectWebhooks' && typeof value === 'boolean') continue;
-    if (key === 'loseAnswers' && Number.isInteger(value) && (value as number) >= 0) continue;
+    if (key === 'rejectPayments' && typeof value === 'boolean') continue;
+    if (key === 'losePaymentAnswers' && Number.isInteger(value) && (value as number) >= 0) continue;
     throw new HttpError(
       400,
       'invalid_control',
-      `${key}: expected rejectWebhooks (boolean) or loseAnswers (integer ≥ 0)`,
+      `${key}: expected rejectPayments (boolean) or losePaymentAnswers (integer ≥ 0)`,
     );
   }
   return body as Partial<Control>;
@@ -181,21 +185,29 @@ export function start(options: OrdersOptions): Promise<RunningService> {
   const orders = new Map(seedOrders.map((o) => [o.id, structuredClone(o)]));
   /** Webhook ids processed: in memory for the demo (a real consumer keeps them in its database). */
   const processed = new Set<string>();
-  const webhooks = { received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 };
+  const counters = () => ({
+    received: 0,
+    processed: 0,
+    duplicates: 0,
+    rejected: 0,
+    badSignature: 0,
+    ignored: 0,
+  });
+  const webhooks = { payments: counters(), shipments: counters() };
   let control: Control = { ...defaultControl };
 
   /** Applies one verified payment event; what it did, for the answer. */
   const applyPayment = (eventId: string, body: Buffer): Record<string, unknown> => {
     const payment = paymentOf(body);
     if (payment.type !== 'payment_intent.succeeded' || payment.orderId === undefined) {
-      webhooks.ignored++;
+      webhooks.payments.ignored++;
       return { ignored: payment.orderId === undefined ? 'the payment names no orderId' : payment.type };
     }
     const order = orders.get(payment.orderId);
     // Not retryable: the same event would name the same unknown order. 422 sends it to the DLQ.
     if (order === undefined) throw new HttpError(422, 'order_not_found', `no order ${payment.orderId}`);
     if (order.payment !== undefined) {
-      webhooks.ignored++;
+      webhooks.payments.ignored++;
       return { ignored: `order ${order.id} is paid already`, order: order.id };
     }
     order.status = 'paid';
@@ -214,14 +226,14 @@ export function start(options: OrdersOptions): Promise<RunningService> {
     const shipment = shipmentOf(body);
     const order = orders.get(shipment.orderId);
     if (order === undefined) {
-      webhooks.ignored++; // the partner ships for other shops too
+      webhooks.shipments.ignored++; // the partner ships for other shops too
       return { ignored: `no order ${shipment.orderId}` };
     }
     order.shipments ??= [];
     const list = order.shipments;
     const known = list.find((k) => k.id === shipment.id);
     if (known !== undefined && known.updatedAt >= shipment.updatedAt) {
-      webhooks.ignored++;
+      webhooks.shipments.ignored++;
       return { ignored: `${shipment.id} has a later update (${known.status})` };
     }
     const { id, carrier, status, updatedAt } = shipment;
@@ -235,33 +247,34 @@ export function start(options: OrdersOptions): Promise<RunningService> {
    * recorded only after `apply` succeeded, so a delivery that failed is applied when it comes again.
    */
   const consume =
-    (apply: (eventId: string, body: Buffer) => Record<string, unknown>) =>
+    (topic: keyof typeof webhooks, apply: (eventId: string, body: Buffer) => Record<string, unknown>) =>
     async ({ req, res }: RouteContext) => {
+      const counts = webhooks[topic];
       if (options.webhookSecret === undefined) {
         throw new HttpError(404, 'not_found', 'this orders service takes no webhooks');
       }
       const body = await readBody(req);
-      webhooks.received++;
+      counts.received++;
       const check = verifyStandardWebhook(options.webhookSecret, req.headers, body);
       if (!check.ok) {
-        webhooks.badSignature++;
+        counts.badSignature++;
         throw new HttpError(401, 'webhook_unverified', check.reason);
       }
-      if (control.rejectWebhooks) {
-        webhooks.rejected++;
-        throw new HttpError(400, 'webhook_rejected', 'rejectWebhooks is on (POST /_control)');
+      if (topic === 'payments' && control.rejectPayments) {
+        counts.rejected++;
+        throw new HttpError(400, 'webhook_rejected', 'rejectPayments is on (POST /_control)');
       }
       if (processed.has(check.id)) {
-        webhooks.duplicates++;
+        counts.duplicates++;
         sendJson(res, 200, { duplicate: true, id: check.id });
         return;
       }
       const result = apply(check.id, body); // throws (nothing recorded) when it cannot apply
       processed.add(check.id);
-      webhooks.processed++;
-      if (control.loseAnswers > 0) {
-        control.loseAnswers--;
-        throw new HttpError(503, 'answer_lost', 'processed, but answering 503 (loseAnswers)');
+      counts.processed++;
+      if (topic === 'payments' && control.losePaymentAnswers > 0) {
+        control.losePaymentAnswers--;
+        throw new HttpError(503, 'answer_lost', 'processed, but answering 503 (losePaymentAnswers)');
       }
       sendJson(res, 200, { duplicate: false, id: check.id, ...result });
     };
@@ -305,8 +318,8 @@ export function start(options: OrdersOptions): Promise<RunningService> {
           sendJson(res, 201, order);
         },
       },
-      { method: 'POST', path: '/webhooks/payments', handle: consume(applyPayment) },
-      { method: 'POST', path: '/webhooks/shipments', handle: consume(applyShipment) },
+      { method: 'POST', path: '/webhooks/payments', handle: consume('payments', applyPayment) },
+      { method: 'POST', path: '/webhooks/shipments', handle: consume('shipments', applyShipment) },
       {
         method: 'GET',
         path: '/_stats',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { start } from './partner.ts';
-import type { Shipment } from './shipments.ts';
+import { AUTO_SHIPMENTS, type Shipment } from './shipments.ts';
 
 async function startPartner(t: TestContext, shipmentsTickMs = 0) {
   const partner = await start({ port: 0, shipmentsTickMs });
@@ -79,4 +79,32 @@ test('with a tick, shipments move on by themselves', async (t) => {
     after.map((s) => s.status),
     before.map((s) => s.status),
   );
+});
+
+test('POST /shipments starts a shipment for an order; the timer stops starting new ones at AUTO_SHIPMENTS', async (t) => {
+  const { url, list } = await startPartner(t);
+  const res = await fetch(`${url}/shipments`, {
+    method: 'POST',
+    body: JSON.stringify({ orderId: 'ord_1001' }),
+  });
+  assert.equal(res.status, 201);
+  const shipment = (await res.json()) as Shipment;
+  assert.deepEqual(
+    { ...shipment, updatedAt: undefined },
+    {
+      id: 'shp_1004',
+      orderId: 'ord_1001',
+      carrier: 'DHL',
+      status: 'label_created',
+      updatedAt: undefined,
+    },
+  );
+  assert.equal(res.headers.get('location'), '/shipments/shp_1004');
+  assert.equal((await list('')).body?.at(-1)?.id, 'shp_1004');
+  assert.equal((await fetch(`${url}/shipments`, { method: 'POST', body: '{}' })).status, 400);
+
+  const busy = await startPartner(t, 5);
+  await new Promise((r) => setTimeout(r, 600)); // 12 shipments × 5 steps at most, 5 ms apart
+  const all = (await busy.list('?limit=100')).body!;
+  assert.ok(all.length <= AUTO_SHIPMENTS, `${all.length} shipments`);
 });

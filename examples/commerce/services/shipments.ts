@@ -9,13 +9,14 @@
  * - an `ETag` on every page, and `304 Not Modified` to a matching `If-None-Match`: nothing changed.
  *
  * Shipments move on: every `tickMs` the one updated longest ago takes its next step (label_created →
- * picked_up → in_transit → out_for_delivery → delivered; once all are delivered a new one starts),
- * and `POST /shipments/:id/advance` moves one at once. Each step sets a new `updatedAt`, strictly later
+ * picked_up → in_transit → out_for_delivery → delivered; once all are delivered a new one starts, up
+ * to AUTO_SHIPMENTS in all). `POST /shipments {"orderId": …}` starts one and
+ * `POST /shipments/:id/advance` moves one at once. Each change sets a new `updatedAt`, strictly later
  * than any before, so `id@updatedAt` names one version of a shipment.
  */
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
-import { HttpError, type Route, sendJson } from './http.ts';
+import { HttpError, type Route, readJson, sendJson } from './http.ts';
 
 export const SHIPMENT_STEPS = [
   'label_created',
@@ -48,6 +49,8 @@ export interface ShipmentsApi {
 }
 
 const DEFAULT_LIMIT = 10;
+/** The timer starts new shipments until there are this many; then it only moves the open ones. */
+export const AUTO_SHIPMENTS = 12;
 const MAX_LIMIT = 100;
 
 /**
@@ -76,7 +79,12 @@ export function shipmentsApi(options: ShipmentsOptions): ShipmentsApi {
       { id, orderId, carrier, status, updatedAt: stamp(started - ago) },
     ]),
   );
-  let created = shipments.size;
+  const create = (orderId: string, carrier: string): Shipment => {
+    const id = `shp_${1001 + shipments.size}`;
+    const shipment: Shipment = { id, orderId, carrier, status: 'label_created', updatedAt: stamp() };
+    shipments.set(id, shipment);
+    return shipment;
+  };
 
   const advance = (s: Shipment): Shipment => {
     const step = SHIPMENT_STEPS.indexOf(s.status);
@@ -90,19 +98,8 @@ export function shipmentsApi(options: ShipmentsOptions): ShipmentsApi {
 
   const tick = () => {
     const open = [...shipments.values()].filter((s) => s.status !== 'delivered');
-    if (open.length === 0) {
-      created++;
-      const id = `shp_${1000 + created}`;
-      shipments.set(id, {
-        id,
-        orderId: created % 2 ? 'ord_1001' : 'ord_1002',
-        carrier: 'DHL',
-        status: 'label_created',
-        updatedAt: stamp(),
-      });
-      return;
-    }
-    advance(open.reduce((a, b) => (a.updatedAt <= b.updatedAt ? a : b)));
+    if (open.length > 0) advance(open.reduce((a, b) => (a.updatedAt <= b.updatedAt ? a : b)));
+    else if (shipments.size < AUTO_SHIPMENTS) create(shipments.size % 2 ? 'ord_1002' : 'ord_1001', 'DHL');
   };
   const timer = options.tickMs > 0 ? setInterval(tick, options.tickMs) : undefined;
   timer?.unref();
@@ -140,6 +137,19 @@ export function shipmentsApi(options: ShipmentsOptions): ShipmentsApi {
   return {
     routes: [
       { method: 'GET', path: '/shipments', handle: ({ req, res, url }) => list(req, res, url) },
+      {
+        method: 'POST',
+        path: '/shipments',
+        handle: async ({ req, res }) => {
+          const { orderId, carrier = 'DHL' } = (await readJson(req)) as Record<string, unknown>;
+          if (typeof orderId !== 'string' || orderId === '' || typeof carrier !== 'string') {
+            throw new HttpError(400, 'invalid_shipment', 'expected {"orderId": "ord_…", "carrier"?: "…"}');
+          }
+          const shipment = create(orderId, carrier);
+          res.setHeader('location', `/shipments/${shipment.id}`);
+          sendJson(res, 201, shipment);
+        },
+      },
       {
         method: 'GET',
         path: '/shipments/:id',
