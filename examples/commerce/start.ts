@@ -35,6 +35,8 @@ Junction commerce demo
     .join(' ')}
 Try: curl -i ${gateway.proxyUrl}/v1/products/prd_mug
 Sign in: open http://localhost:${new URL(gateway.proxyUrl).port}/shop (demo / demo)
+Events: a payment's Stripe webhook goes to ${gateway.proxyUrl}/hooks/stripe and on to the orders service;
+        the partner's shipments are polled (README "Events")
 `);
 
 const stop = async () => {
