@@ -164,3 +164,26 @@ test('events export writes a time range as NDJSON, binary payloads as base64, to
   assert.equal((await junction('events', 'export')).code, 2, '--from is required');
   assert.equal((await junction('events', 'export', '--from', 'yesterday-ish')).code, 2);
 });
+
+test('events export into a pipe that closes early (`| head`) ends quietly with exit 0', async (t) => {
+  const { dir, store } = await setup(t);
+  const ids = new Snowflake({ nodeId: 7 });
+  const payload = JSON.stringify({ filler: 'x'.repeat(2000) });
+  for (let i = 0; i < 300; i++) await store.events.append({ source: 'shop', type: 't', payload }, [], ids);
+  const { spawn } = await import('node:child_process');
+  const { cleanEnv, MAIN, ROOT } = await import('./helpers/cli.ts');
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'events', 'export', '--from', '1d', '-c', join(dir, 'absent.yaml')],
+    { cwd: ROOT, env: cleanEnv({ JUNCTION_DATABASE_URL: `sqlite:${join(dir, 'junction.db')}` }) },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  // Like `head -1`: read the first chunk, then close the pipe while the exporter is still writing.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+});

@@ -163,6 +163,12 @@ function report(err: unknown): number {
   throw err;
 }
 
+// `junction events export | head`: a reader that stops early is normal for a CLI, not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
