@@ -17,8 +17,16 @@ import { type EventsAdmin, registerEventRoutes } from './routes/events.ts';
 import { type KeysAdmin, registerKeyRoutes } from './routes/keys.ts';
 import { registerShardRoutes, type ShardAdmin } from './routes/shards.ts';
 import { registerSystemRoutes, type SystemAdmin } from './routes/system.ts';
+import { registerWebhookRoutes, type WebhooksAdmin } from './routes/webhooks.ts';
 
-export interface AdminDeps extends ConfigAdmin, SystemAdmin, ShardAdmin, KeysAdmin, AuditAdmin, EventsAdmin {
+export interface AdminDeps
+  extends ConfigAdmin,
+    SystemAdmin,
+    ShardAdmin,
+    KeysAdmin,
+    AuditAdmin,
+    EventsAdmin,
+    WebhooksAdmin {
   services: Services;
   /** The admin-role bearer token for `/admin/v1` (more in `admin.tokens`); compared in constant time. */
   token: string;
@@ -93,6 +101,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
       registerAuditRoutes(api, deps);
       registerKeyRoutes(api, deps);
       registerEventRoutes(api, deps);
+      registerWebhookRoutes(api, deps);
     },
     { prefix: '/admin/v1' },
   );

@@ -1,0 +1,49 @@
+/**
+ * Outbound webhooks (issue #7, docs/webhooks-outbound.md): a Svix-class delivery platform on the
+ * event hub's durable queue. Applications, endpoints, event types with versioned JSON Schemas,
+ * messages and attempts live in the store (`store.webhooks`); this folder holds the rules around them.
+ */
+
+export {
+  allPages,
+  type CursorPage,
+  createWebhookClient,
+  type NumberedPage,
+  type Problem,
+  WebhookApiError,
+  type WebhookClient,
+} from './client.ts';
+export {
+  COMPATIBILITY_MODES,
+  type CompatibilityIssue,
+  type CompatibilityMode,
+  checkCompatibility,
+  describeIssues,
+} from './compat.ts';
+export {
+  WebhookEventTypeExists,
+  WebhookEventTypeUnknown,
+  WebhookIdempotencyKeyInUse,
+  WebhookIdempotencyKeyMismatch,
+  WebhookNotRestorable,
+  WebhookPayloadInvalid,
+  WebhookSchemaConflict,
+  WebhookSchemaIncompatible,
+  WebhookSchemaInvalid,
+  WebhookUidTaken,
+  WebhookUrlForbidden,
+  WebhookUrlInvalid,
+} from './errors.ts';
+export { registerSchema } from './event-types.ts';
+export { checkSchema, validatePayload } from './payload-schema.ts';
+export { type PurgeResult, purgeWebhooks } from './purge.ts';
+export { generateSecret, isWebhookSecret, signingSecrets } from './secrets.ts';
+export { type SendInput, sendMessage } from './send.ts';
+export {
+  MAX_ROTATION_GRACE_MS,
+  type WebhookSettings,
+  WebhookSettingsSchema,
+  webhookSettings,
+} from './settings.ts';
+export { checkEndpointUrl, type Resolver } from './url-guard.ts';
+export * from './views.ts';
