@@ -21,6 +21,26 @@ export interface Target {
   send(event: OutgoingEvent): Promise<DeliveryOutcome>;
 }
 
+/** A target found at run time, with the retry schedule its deliveries follow. */
+export interface ResolvedTarget extends Target {
+  retry: SubscriptionConfig['retry'];
+}
+
+/**
+ * Deliveries whose subscription is not in `events.subscriptions` but names a record the store holds:
+ * outbound webhook endpoints, `ep:<endpoint id>` (src/webhooks/delivery.ts). The worker asks the
+ * resolver for each such delivery instead of treating the subscription as unknown.
+ */
+export interface TargetResolver {
+  /** Whether the subscription name is this resolver's (e.g. the `ep:` prefix). */
+  handles(subscription: string): boolean;
+  /**
+   * The target; `'paused'` while it must not be sent to (disabled, soft-deleted: the delivery waits);
+   * undefined when it is gone for good (the delivery is dead-lettered).
+   */
+  resolve(subscription: string, signal: AbortSignal): Promise<ResolvedTarget | 'paused' | undefined>;
+}
+
 interface Entry extends Target {
   key: string;
   destination: Destination;

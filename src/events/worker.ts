@@ -42,7 +42,7 @@ import {
 } from './destinations/index.ts';
 import { nextStep } from './retry-schedule.ts';
 import { type DeliveryResult, deliveryMetrics } from './worker-metrics.ts';
-import { createTargets } from './worker-targets.ts';
+import { createTargets, type TargetResolver } from './worker-targets.ts';
 
 export interface DeliveryWorkerOptions {
   /** The running `events:` config, read on every claim so a reload takes effect at once. */
@@ -56,6 +56,8 @@ export interface DeliveryWorkerOptions {
   destinationOptions?: DestinationOptions;
   /** How long a disabled or unknown subscription's delivery waits to be looked at again (tests). */
   recheckMs?: number;
+  /** Targets of subscriptions the config does not list (outbound webhook endpoints, `ep:<id>`). */
+  resolver?: TargetResolver;
 }
 
 export interface DeliveryWorker {
@@ -128,7 +130,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       const { concurrency, leaseMs, idlePollMs } = config.worker;
       const free = concurrency - inFlight.size;
-      if (free <= 0 || Object.keys(config.subscriptions).length === 0) {
+      if (free <= 0 || (Object.keys(config.subscriptions).length === 0 && options.resolver === undefined)) {
         await pause(idlePollMs);
         continue;
       }
@@ -172,6 +174,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const sub = Object.hasOwn(config.subscriptions, d.subscription)
       ? config.subscriptions[d.subscription]
       : undefined;
+    if (sub === undefined && options.resolver?.handles(d.subscription)) {
+      await workResolved(d, event, options.resolver);
+      return;
+    }
     if (sub === undefined) {
       const error = `${SubscriptionUnknown.code}: subscription ${d.subscription} is not in the config`;
       if (d.attempts >= UNKNOWN_MAX_ATTEMPTS) {
@@ -201,10 +207,43 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       outcome = { kind: 'retry', code: 'config_invalid', error: (err as Error).message, ms: 0 };
     }
     if (outcome.ms > 0) metrics.duration.labels({ subscription: d.subscription }).observe(outcome.ms / 1000);
-    await finish(d, sub, outcome);
+    await finish(d, sub.retry, outcome);
   }
 
-  async function finish(d: Delivery, sub: SubscriptionConfig, outcome: DeliveryOutcome): Promise<void> {
+  /** A delivery to a target the resolver finds at run time (an outbound webhook endpoint). */
+  async function workResolved(d: Delivery, event: StoredEvent | undefined, resolver: TargetResolver) {
+    let target: Awaited<ReturnType<TargetResolver['resolve']>>;
+    try {
+      target = await resolver.resolve(d.subscription, abort.signal);
+    } catch (err) {
+      warn(err, `delivery worker: cannot resolve ${d.subscription}`);
+      target = 'paused';
+    }
+    if (target === 'paused') {
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + recheckMs));
+      return;
+    }
+    if (target === undefined) {
+      const error = `${SubscriptionUnknown.code}: ${d.subscription} no longer exists`;
+      await settle(
+        d,
+        'dead',
+        store.deliveries.deadLetter(d.id, owner, error, null),
+        SubscriptionUnknown.code,
+      );
+      return;
+    }
+    if (event === undefined) return;
+    const outcome = await target.send(outgoing(event));
+    if (outcome.ms > 0) metrics.duration.labels({ subscription: labelOf(d) }).observe(outcome.ms / 1000);
+    await finish(d, target.retry, outcome);
+  }
+
+  async function finish(
+    d: Delivery,
+    retry: SubscriptionConfig['retry'],
+    outcome: DeliveryOutcome,
+  ): Promise<void> {
     const now = Date.now();
     if (outcome.kind === 'delivered') {
       await settle(d, 'delivered', store.deliveries.complete(d.id, owner, now));
@@ -220,7 +259,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const step =
       outcome.kind === 'reject'
         ? ({ kind: 'dead' } as const)
-        : nextStep(d.attempts, sub.retry, outcome.retryAfterMs, random);
+        : nextStep(d.attempts, retry, outcome.retryAfterMs, random);
     if (step.kind === 'retry') {
       await settle(d, 'retried', store.deliveries.retry(d.id, owner, now + step.delayMs, error, status, now));
       return;
@@ -234,9 +273,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     await settle(d, 'dead', store.deliveries.deadLetter(d.id, owner, error, status, now), outcome.code);
   }
 
+  /** Resolved subscriptions are one label: one series per customer endpoint would not scale. */
+  function labelOf(d: Delivery): string {
+    return options.resolver?.handles(d.subscription) ? 'resolved' : d.subscription;
+  }
+
   /** Counts what became of the delivery; a write the lease no longer allowed is `lease_lost`. */
   async function settle(d: Delivery, result: DeliveryResult, write: Promise<boolean>, code?: string) {
-    const labels = { subscription: d.subscription };
+    const labels = { subscription: labelOf(d) };
     if (!(await write)) {
       logger.info({ delivery: d.id }, 'the lease expired and another worker took the delivery');
       metrics.deliveries.labels({ ...labels, outcome: 'lease_lost' }).inc();

@@ -95,6 +95,9 @@ export const MAX_RESPONSE_BODY_CHARS = 20_000;
 /** The event log's source for the messages of an application, and the subscription of an endpoint. */
 export const appSource = (appId: string) => `app:${appId}`;
 export const endpointSubscription = (endpointId: string) => `ep:${endpointId}`;
+/** `msg_X` travels through the event log as `evt_X`, and back. */
+export const queueEventIdOf = (messageId: string) => `evt_${messageId.slice('msg_'.length)}`;
+export const messageIdOf = (queueEventId: string) => `msg_${queueEventId.slice('evt_'.length)}`;
 
 type Db = Kysely<Database>;
 
@@ -120,7 +123,9 @@ export class WebhookMessageRepository {
         .executeTakeFirst();
       if (app === undefined) return { appGone: true };
       const id = ids.next('msg');
-      const queueEventId = ids.next('evt');
+      // The same Snowflake under the event log's prefix: unique (the issuer never repeats a body),
+      // and the delivery worker maps an event back to its message without a lookup.
+      const queueEventId = queueEventIdOf(id);
       const row: WebhookMessagesTable = {
         id,
         app_id: input.appId,

@@ -21,6 +21,13 @@ export {
   describeIssues,
 } from './compat.ts';
 export {
+  CACHE_TTL_MS,
+  createEndpointResolver,
+  DEFAULT_RETRY,
+  type EndpointResolver,
+  type EndpointResolverOptions,
+} from './delivery.ts';
+export {
   WebhookEventTypeExists,
   WebhookEventTypeUnknown,
   WebhookIdempotencyKeyInUse,

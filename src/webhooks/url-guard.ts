@@ -69,6 +69,21 @@ export async function checkEndpointUrl(
   return url.href;
 }
 
+/**
+ * Whether deliveries to this URL may dial non-public addresses: all of them may with
+ * `allowPrivateNetworks`; otherwise a URL whose host is listed in `allowHosts` (by name, or an IP
+ * literal inside a listed address or range). Everything else goes through the connect-time guard.
+ */
+export function privateAllowed(
+  raw: string,
+  settings: Pick<WebhookSettings, 'allowPrivateNetworks' | 'allowHosts'>,
+) {
+  if (settings.allowPrivateNetworks) return true;
+  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const allowed = allowList(settings.allowHosts);
+  return allowed.names.has(host) || (isIP(host) !== 0 && allowed.check(host));
+}
+
 interface AllowList {
   names: Set<string>;
   check(address: string): boolean;
