@@ -71,6 +71,8 @@ export interface DeliveryWorker {
 export const DISABLED_RECHECK_MS = 30_000;
 /** A subscription missing from the config this many times (about 10 minutes) is really gone. */
 export const UNKNOWN_MAX_ATTEMPTS = 20;
+/** Subscriptions of outbound webhook endpoints (`ep:<id>`), resolved from the store, not the config. */
+const RESOLVED_PREFIX = 'ep:';
 
 /**
  * @example
@@ -176,6 +178,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       : undefined;
     if (sub === undefined && options.resolver?.handles(d.subscription)) {
       await workResolved(d, event, options.resolver);
+      return;
+    }
+    if (sub === undefined && options.resolver === undefined && d.subscription.startsWith(RESOLVED_PREFIX)) {
+      // An outbound webhook endpoint's delivery on a worker started without the resolver: not this
+      // worker's to judge, so it waits (no attempt counted) for one that has it.
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + recheckMs));
       return;
     }
     if (sub === undefined) {

@@ -157,7 +157,7 @@ export class WebhookAppRepository {
     return this.#db.selectFrom('webhook_apps').selectAll().where('id', '=', id);
   }
 
-  /** Index: webhook_apps_tenant_uid_key. */
+  /** Index: webhook_apps_tenant_uid_key (or, on a small table, webhook_apps_tenant_id_idx). */
   byUidQuery(tenant: string, uid: string) {
     return this.#db
       .selectFrom('webhook_apps')
@@ -167,7 +167,7 @@ export class WebhookAppRepository {
       .where('deleted_at', 'is', null);
   }
 
-  /** Index: webhook_apps_tenant_id_idx with a tenant, else the primary key; read backwards. */
+  /** Index: webhook_apps_tenant_id_idx with a tenant, else webhook_apps_live_id_idx; read backwards. */
   listQuery(options: ListWebhookAppsOptions) {
     checkLimit(options.limit);
     let q = this.#db.selectFrom('webhook_apps').selectAll().where('deleted_at', 'is', null);

@@ -38,11 +38,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .where(sql.ref('deleted_at'), 'is', null)
     .execute();
-  // A tenant's live applications newest first; and the purge by deletion time.
+  // Live applications newest first, of a tenant or of all; and (below) the purge by deletion time.
   await db.schema
     .createIndex('webhook_apps_tenant_id_idx')
     .on('webhook_apps')
     .columns(['tenant', 'id'])
+    .where(sql.ref('deleted_at'), 'is', null)
+    .execute();
+  await db.schema
+    .createIndex('webhook_apps_live_id_idx')
+    .on('webhook_apps')
+    .column('id')
+    .where(sql.ref('deleted_at'), 'is', null)
     .execute();
   await db.schema
     .createIndex('webhook_apps_deleted_at_idx')
