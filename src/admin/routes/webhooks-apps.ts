@@ -8,6 +8,7 @@ import Type, { type Static } from 'typebox';
 import { JunctionError } from '../../core/errors.ts';
 import { AppView, appView, WebhookNotRestorable, WebhookUidTaken } from '../../webhooks/index.ts';
 import { adminCaller, requireRole } from '../auth.ts';
+import { AdminNotFound } from '../errors.ts';
 import { DEFAULT_LIMIT, decodeCursor, PageQuery, pageSchema, toPage } from '../pagination.ts';
 import {
   AppParams,
@@ -145,8 +146,7 @@ export function registerWebhookAppRoutes(api: FastifyInstance, deps: WebhooksAdm
       );
       if (after === 'conflict')
         throw new JunctionError(WebhookUidTaken, `an application with uid ${body.uid} exists`);
-      if (after === undefined)
-        throw new JunctionError(WebhookNotRestorable, 'the application was deleted meanwhile');
+      if (after === undefined) throw new JunctionError(AdminNotFound, `no application ${before.id}`);
       audited(deps, req, 'webhook.app.update', after.id, { before: appView(before), after: appView(after) });
       return appView(after);
     },
