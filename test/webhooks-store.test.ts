@@ -128,6 +128,49 @@ for (const target of targets) {
       assert.ok(await store.webhooks.apps.get(recent.id, { deleted: true }), 'within retention: kept');
     });
 
+    test('concurrent sends of one eventId store one message', async (t) => {
+      const site = await target.setup(t);
+      const store = await site.openMigrated();
+      // PostgreSQL: two pools racing. SQLite: one connection per process (a second one in the same
+      // process would block the event loop on the file lock the first holds across an await).
+      const other = target.dialect === 'postgres' ? await site.open() : store;
+      const ids = new Snowflake({ nodeId: 1 });
+      const a = await app(store, ids, 'race');
+      await endpoint(store, ids, a.id);
+      const input = { appId: a.id, eventType: 't', eventId: 'same', payload: '{}', schemaVersion: 0 };
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? other : store).webhooks.messages.send(input, ids, Date.now()),
+        ),
+      );
+      const fresh = results.filter((r) => 'duplicate' in r && !r.duplicate);
+      assert.equal(fresh.length, 1);
+      const id = 'message' in fresh[0]! ? fresh[0].message.id : '';
+      assert.ok(results.every((r) => 'message' in r && r.message.id === id));
+      assert.equal((await store.deliveries.list('pending', { limit: 100 })).items.length, 1, 'one fan-out');
+    });
+
+    test('payloads past retention are dropped, the messages kept', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const ids = new Snowflake({ nodeId: 1 });
+      const a = await app(store, ids, 'ret');
+      const now = Date.now();
+      const send = (at: number) =>
+        store.webhooks.messages.send(
+          { appId: a.id, eventType: 't', payload: '{"x":1}', schemaVersion: 0 },
+          ids,
+          at,
+        );
+      await send(now - 91 * DAY);
+      await send(now);
+      assert.equal(await store.webhooks.messages.purgePayloads(now - 90 * DAY), 1);
+      const { items } = await store.webhooks.messages.list(a.id, { limit: 10 });
+      assert.deepEqual(
+        items.map((m) => m.payload),
+        ['{"x":1}', null],
+      );
+    });
+
     test('a cursor page stays stable while messages are inserted', async (t) => {
       const store = await (await target.setup(t)).openMigrated();
       const ids = new Snowflake({ nodeId: 1 });
