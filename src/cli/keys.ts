@@ -3,17 +3,8 @@
  * JUNCTION_DATABASE_URL names, as for `junction migrate`), for bootstrapping before any admin token
  * exists and for scripts. The secret is printed once, on create, and is not recoverable afterwards.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { StoreAuditSink } from '../audit/index.ts';
-import { loadConfigFile } from '../config/loader.ts';
 import type { AuditSink } from '../core/audit.ts';
-import { Snowflake } from '../core/ids.ts';
-import { createLogger } from '../core/logger.ts';
 import {
   type ApiKeyView,
   apiKeyView,
@@ -22,7 +13,8 @@ import {
   KEY_ROLE,
   KEY_SCOPE,
 } from '../ingress/policies/api-key/index.ts';
-import { type ApiKey, openStore, type Store } from '../store/index.ts';
+import type { ApiKey, Store } from '../store/index.ts';
+import { cliActor, type StoreSession, UsageError, withStoreSession } from './store-session.ts';
 
 export const KEYS_USAGE = `Usage:
   junction keys create --name <name> [--scope s]... [--role r]... [--tenant t] [--expires 30d|<date-time>]
@@ -59,8 +51,6 @@ const processIo: KeysIo = {
   env: process.env,
 };
 
-class UsageError extends Error {}
-
 const UNITS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `30d`, `12h`, `90m`, `3600s`, or an ISO 8601 date-time; epoch milliseconds, in the future. */
@@ -92,12 +82,19 @@ export async function keysCommand(argv: string[], io: KeysIo = processIo): Promi
     if (sub === 'create') {
       const now = Date.now();
       const input = createInput(values, now);
-      return await withStore(values, io, (ctx) => create(ctx, input, now, values, io));
+      return await withStoreSession(values.config, io, { writes: true }, (ctx) =>
+        create(ctx, input, now, values, io),
+      );
     }
-    if (sub === 'list') return await withStore(values, io, ({ store }) => list(store, values, io));
+    if (sub === 'list')
+      return await withStoreSession(values.config, io, { writes: false }, ({ store }) =>
+        list(store, values, io),
+      );
     if (sub === 'revoke') {
       if (rest.length !== 1) throw new UsageError('revoke takes one key id');
-      return await withStore(values, io, (ctx) => revoke(ctx, rest[0]!, values, io));
+      return await withStoreSession(values.config, io, { writes: true }, (ctx) =>
+        revoke(ctx, rest[0]!, values, io),
+      );
     }
     throw new UsageError(`unknown keys command ${sub}`);
   } catch (err) {
@@ -107,56 +104,10 @@ export async function keysCommand(argv: string[], io: KeysIo = processIo): Promi
   }
 }
 
-/** What a subcommand works with: the store, ids under a leased node id, and the audit log. */
-interface KeysContext {
-  store: Store;
-  ids: Snowflake;
-  audit: AuditSink;
-}
+type KeysContext = StoreSession;
 
-async function withStore(
-  values: Values,
-  io: KeysIo,
-  run: (ctx: KeysContext) => Promise<number>,
-): Promise<number> {
-  // As `junction migrate`: no config file means JUNCTION_DATABASE_URL or the default SQLite file.
-  const config = existsSync(values.config) ? loadConfigFile(values.config, io.env).config : undefined;
-  const store = await openStore({ url: io.env.JUNCTION_DATABASE_URL || config?.store.url, env: io.env });
-  try {
-    if ((config?.store.migrate ?? 'auto') === 'auto') await store.migrate();
-    // A leased node id keeps this process's Snowflakes (key and audit ids) apart from running
-    // gateways' (Q35).
-    const instance = randomUUID();
-    const nodeId = await store.nodes.lease(instance, 60_000);
-    const ids = new Snowflake({ nodeId });
-    // Key changes made here are audited like those made through the admin API (Q50).
-    const sink =
-      io.audit === undefined
-        ? new StoreAuditSink({
-            repository: store.auditLog,
-            ids: () => ids,
-            logger: createLogger({ level: 'warn', destination: pino.destination(2) }),
-            registry: new Registry(),
-          })
-        : undefined;
-    try {
-      return await run({ store, ids, audit: io.audit ?? sink! });
-    } finally {
-      await sink?.close();
-      await store.nodes.release(nodeId, instance);
-    }
-  } finally {
-    await store.close();
-  }
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
+/** The actor of CLI changes, as the audit log and `created_by` name it. */
+const cliUser = (): string => cliActor().id;
 
 /** Checked before the store is opened, so a typo costs no connection. */
 function createInput(values: Values, now: number): IssueApiKeyInput {
@@ -175,7 +126,7 @@ function createInput(values: Values, now: number): IssueApiKeyInput {
     roles: values.role ?? [],
     tenant: values.tenant ?? null,
     expiresAt: values.expires === undefined ? null : parseExpiry(values.expires, now),
-    createdBy: cliActor(),
+    createdBy: cliUser(),
   };
 }
 
@@ -191,7 +142,7 @@ async function create(
   audit.record({
     action: 'admin.key.create',
     outcome: 'success',
-    actor: { kind: 'cli', id: cliActor() },
+    actor: cliActor(),
     resource: view.id,
     after: view,
   });
@@ -261,7 +212,7 @@ async function revoke(
   audit.record({
     action: 'admin.key.revoke',
     outcome: 'success',
-    actor: { kind: 'cli', id: cliActor() },
+    actor: cliActor(),
     resource: id,
     before: apiKeyView(before),
     after: apiKeyView(after),

@@ -1,6 +1,6 @@
 /**
- * How the store commands (`junction dlq`, `junction events`) reach the store: the one `-c
- * junction.yaml` or JUNCTION_DATABASE_URL names, as `junction migrate` and `junction keys` do. A
+ * How the store commands (`junction keys`, `junction dlq`, `junction events`) reach the store: the
+ * one `-c junction.yaml` or JUNCTION_DATABASE_URL names, as `junction migrate` does. A
  * command that changes something gets ids under a leased node id and an audit sink, so its changes
  * are in the audit log like those made through the admin API (Q50).
  */
@@ -37,6 +37,8 @@ export interface StoreSession {
   store: Store;
   /** The no-op sink for read-only sessions. */
   audit: AuditSink;
+  /** Ids under a node id leased for the session (Q35); node 0 for read-only sessions, which issue none. */
+  ids: Snowflake;
 }
 
 /** A usage mistake: exit 2 with the usage text. */
@@ -52,7 +54,12 @@ export async function withStoreSession(
   const store = await openStore({ url: io.env.JUNCTION_DATABASE_URL || config?.store.url, env: io.env });
   try {
     if ((config?.store.migrate ?? 'auto') === 'auto') await store.migrate();
-    if (!options.writes) return await run({ store, audit: { record() {}, flush: async () => {} } });
+    if (!options.writes)
+      return await run({
+        store,
+        audit: { record() {}, flush: async () => {} },
+        ids: new Snowflake({ nodeId: 0 }),
+      });
     const instance = randomUUID();
     const nodeId = await store.nodes.lease(instance, 60_000);
     const ids = new Snowflake({ nodeId });
@@ -66,7 +73,7 @@ export async function withStoreSession(
           })
         : undefined;
     try {
-      return await run({ store, audit: io.audit ?? sink! });
+      return await run({ store, audit: io.audit ?? sink!, ids });
     } finally {
       await sink?.close();
       await store.nodes.release(nodeId, instance);
