@@ -33,6 +33,7 @@ import {
 } from '../ingress/index.ts';
 import { listenerTls } from '../ingress/tls.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { createEndpointResolver, startPurgeTimer } from '../webhooks/index.ts';
 import { VERSION } from './version.ts';
 
 export interface GatewayOptions {
@@ -110,11 +111,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       'no admin token configured (admin.token or JUNCTION_ADMIN_TOKEN): the admin API is locked with a random one',
     );
   }
+  // Outbound webhooks (docs/webhooks-outbound.md): the delivery worker sends `ep:` deliveries through
+  // the endpoint resolver; the purge removes what was deleted long ago and old payloads, hourly.
+  const webhookSettings = () => loaded.config.webhooks;
+  const resolver = createEndpointResolver({ store, services, settings: webhookSettings });
+  const purge = startPurgeTimer(store, webhookSettings, services.logger);
   let hub: EventHub | undefined;
   /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
   const release = async () => {
     // Pollers, brokers and the delivery worker stop while the store is still open.
     await hub?.close();
+    await resolver.close();
+    await purge.stop();
     await audit.close();
     if (heartbeat) {
       clearInterval(heartbeat.timer);
@@ -127,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let tls: ReturnType<typeof listenerTls>;
   try {
     tls = listenerTls(loaded);
-    hub = await startEventHub({ loaded, store, services });
+    hub = await startEventHub({ loaded, store, services, resolver });
     initial = compileRuntime(loaded, services, undefined, shardDirectory, hub.endpoints);
   } catch (err) {
     await release();
@@ -186,6 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runtime: () => server.runtime,
     routes: () => routeSummaries(server.runtime),
     upstreams: () => upstreamSummaries(server.runtime),
+    webhookSettings,
     notReadyReason: async () => {
       if (draining) return 'draining';
       try {

@@ -7,6 +7,7 @@
  * generated JSON Schema lists every registered policy so editors complete those too.
  */
 import Type, { type Static, type TSchema } from 'typebox';
+import { WebhookSettingsSchema } from '../webhooks/settings.ts';
 import { EventsSchema } from './events-schema.ts';
 import { ResilienceSchema, RouteResilienceSchema } from './resilience-schema.ts';
 import { ListenerTlsSchema, UpstreamTlsSchema } from './tls-schema.ts';
@@ -588,6 +589,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {}, description: 'The audit log (Q50); read again on reload' },
     ),
     events: EventsSchema,
+    webhooks: WebhookSettingsSchema,
     defaults: Type.Object(
       {
         policies: Type.Record(

@@ -21,6 +21,7 @@ import { type EventIntake, EventPipeline } from './pipeline.ts';
 import { startPollersComponent } from './pollers/index.ts';
 import { webhookEndpoint } from './webhooks.ts';
 import { startDeliveryComponent } from './worker-component.ts';
+import type { TargetResolver } from './worker-targets.ts';
 
 /** What a component is started with, and handed again on every reload. */
 export interface HubContext {
@@ -32,6 +33,11 @@ export interface HubContext {
   intake: EventIntake;
   /** Subscribes to "a new event is stored" (any source): the delivery worker wakes on it. */
   onStored(listener: () => void): void;
+  /**
+   * Targets of deliveries whose subscription is not in `events.subscriptions` (outbound webhook
+   * endpoints, `ep:<id>`), handed to the delivery worker. The hub does not close it.
+   */
+  resolver?: TargetResolver;
 }
 
 export interface HubComponent {
@@ -80,6 +86,12 @@ export interface EventHubOptions {
   services: Services;
   /** Extra components (tests); started after the built-in ones. */
   components?: readonly HubComponentStarter[];
+  /**
+   * The delivery worker's resolver of subscriptions the config does not list: the gateway passes
+   * the outbound webhook endpoints' (src/webhooks/delivery.ts), so src/events never imports
+   * src/webhooks. The caller closes it after the hub.
+   */
+  resolver?: TargetResolver;
 }
 
 /**
@@ -124,6 +136,7 @@ export async function startEventHub(options: EventHubOptions): Promise<EventHub>
     services,
     intake: pipeline,
     onStored: (listener) => pipeline.onStored(listener),
+    resolver: options.resolver,
   });
 
   const components: HubComponent[] = [];

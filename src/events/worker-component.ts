@@ -8,6 +8,7 @@ import type { EventsConfig } from '../config/events-schema.ts';
 import type { Services } from '../core/services.ts';
 import type { Store } from '../store/index.ts';
 import { type DeliveryWorker, startDeliveryWorker } from './worker.ts';
+import type { TargetResolver } from './worker-targets.ts';
 
 interface Context {
   events: { readonly config: EventsConfig };
@@ -15,6 +16,8 @@ interface Context {
   services: Services;
   /** The hub's "a new event is stored"; absent in tests that run the worker alone. */
   onStored?(listener: () => void): void;
+  /** Targets of subscriptions the config does not list (outbound webhook endpoints, `ep:<id>`). */
+  resolver?: TargetResolver;
 }
 
 export interface DeliveryComponent {
@@ -37,6 +40,7 @@ export function startDeliveryComponent(ctx: Context): DeliveryComponent {
     store: ctx.store,
     services: ctx.services,
     owner,
+    resolver: ctx.resolver,
   });
   // A new event wakes the worker, so its first delivery does not wait for the next idle poll.
   ctx.onStored?.(() => worker.wake());

@@ -26,7 +26,8 @@
  * retried every DISABLED_RECHECK_MS, counting attempts, and dead-lettered (`subscription_unknown`)
  * after UNKNOWN_MAX_ATTEMPTS: during a rolling config change nodes briefly disagree about which
  * subscriptions exist, and a node that has not seen the new one yet must not dead-letter its work. A
- * config without subscriptions claims nothing at all.
+ * config without subscriptions claims nothing at all, unless the worker has a resolver (a gateway's
+ * worker has the outbound webhook endpoints', whose deliveries need no subscription).
  */
 import type { EventsConfig, SubscriptionConfig } from '../config/events-schema.ts';
 import { throttledWarn } from '../core/logger.ts';

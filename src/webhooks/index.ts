@@ -43,7 +43,13 @@ export {
 } from './errors.ts';
 export { registerSchema } from './event-types.ts';
 export { checkSchema, validatePayload } from './payload-schema.ts';
-export { type PurgeResult, purgeWebhooks } from './purge.ts';
+export {
+  PURGE_INTERVAL_MS,
+  type PurgeResult,
+  type PurgeTimer,
+  purgeWebhooks,
+  startPurgeTimer,
+} from './purge.ts';
 export { generateSecret, isWebhookSecret, signingSecrets } from './secrets.ts';
 export { type SendInput, sendMessage } from './send.ts';
 export {
