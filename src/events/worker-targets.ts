@@ -39,6 +39,11 @@ export interface TargetResolver {
    * undefined when it is gone for good (the delivery is dead-lettered).
    */
   resolve(subscription: string, signal: AbortSignal): Promise<ResolvedTarget | 'paused' | undefined>;
+  /**
+   * Whether the resolver may have work at all (any live endpoint); without it, always. A worker with
+   * no subscriptions asks before each claim, so an idle node does not query the queue for nothing.
+   */
+  active?(): Promise<boolean>;
 }
 
 interface Entry extends Target {

@@ -186,3 +186,30 @@ test('the queue depth gauge reads the store at scrape time', async (t) => {
     return /junction_delivery_queue_depth\{status="pending"\} 3/.test(m) && /outcome="postponed"\} 3/.test(m);
   });
 });
+
+test('with no subscriptions, a worker claims only while its resolver says it has work', async (t) => {
+  const store = await (await sqliteTarget.setup(t)).openMigrated();
+  let claims = 0;
+  const claim = store.deliveries.claim.bind(store.deliveries);
+  store.deliveries.claim = (...args: Parameters<typeof claim>) => {
+    claims++;
+    return claim(...args);
+  };
+  let active = false;
+  const worker = startDeliveryWorker({
+    config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 10 } }),
+    store,
+    services: quietServices(),
+    owner: 'idle',
+    resolver: {
+      handles: (s) => s.startsWith('ep:'),
+      resolve: async () => undefined,
+      active: async () => active,
+    },
+  });
+  t.after(() => worker.close());
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(claims, 0, 'no live endpoint: no claim queries');
+  active = true;
+  await waitFor('a claim', () => claims > 0);
+});

@@ -124,6 +124,19 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     else woken = true;
   }
 
+  /** Whether the resolver has work it could claim (a gateway with no outbound endpoints has none). */
+  async function resolverActive(): Promise<boolean> {
+    const resolver = options.resolver;
+    if (resolver === undefined) return false;
+    if (resolver.active === undefined) return true;
+    try {
+      return await resolver.active();
+    } catch (err) {
+      warn(err, 'delivery worker: asking for outbound endpoints failed');
+      return true;
+    }
+  }
+
   async function loop(): Promise<void> {
     while (!closed) {
       const config = options.config();
@@ -133,7 +146,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       const { concurrency, leaseMs, idlePollMs } = config.worker;
       const free = concurrency - inFlight.size;
-      if (free <= 0 || (Object.keys(config.subscriptions).length === 0 && options.resolver === undefined)) {
+      if (free <= 0 || (Object.keys(config.subscriptions).length === 0 && !(await resolverActive()))) {
         await pause(idlePollMs);
         continue;
       }

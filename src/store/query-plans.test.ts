@@ -410,6 +410,12 @@ function webhookQueries(store: Store, now: number): PlanCase[] {
       uses: 'webhook_endpoints_app_id_id_idx',
     },
     {
+      name: 'webhookEndpoints.anyLive',
+      query: endpoints.anyLiveQuery(),
+      kind: 'lookup',
+      uses: 'webhook_endpoints_app_uid_key',
+    },
+    {
       name: 'webhookEndpoints.purge',
       query: endpoints.purgeQuery(now, 500),
       kind: 'lookup',

@@ -204,6 +204,16 @@ export class WebhookEndpointRepository {
       .where('app_id', '=', appId);
   }
 
+  /** Whether any endpoint is live (not soft-deleted): a node with none has no outbound work to claim. */
+  async anyLive(): Promise<boolean> {
+    return (await this.anyLiveQuery().executeTakeFirst()) !== undefined;
+  }
+
+  /** Index: webhook_endpoints_app_uid_key, partial on `deleted_at IS NULL`: its rows are the live endpoints. */
+  anyLiveQuery() {
+    return this.#db.selectFrom('webhook_endpoints').select('id').where('deleted_at', 'is', null).limit(1);
+  }
+
   /** Index: primary key. */
   byIdQuery(id: string) {
     return this.#db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);

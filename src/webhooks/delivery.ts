@@ -53,6 +53,9 @@ interface Built {
   destination: Destination;
 }
 
+/** How long an idle worker trusts "no live endpoint" before asking the store again. */
+const ACTIVE_TTL_MS = 2_000;
+
 /**
  * @example
  * const resolver = createEndpointResolver({ store, services, settings: () => settings });
@@ -128,8 +131,17 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     }
   }
 
+  // "Any live endpoint?" for an idle worker, asked at most every ACTIVE_TTL_MS (one indexed read).
+  let active: { value: boolean; at: number } | undefined;
   return {
     handles: (subscription) => subscription.startsWith(PREFIX),
+    async active() {
+      const t = now();
+      if (active === undefined || t - active.at >= ACTIVE_TTL_MS) {
+        active = { value: await store.webhooks.endpoints.anyLive(), at: t };
+      }
+      return active.value;
+    },
     async resolve(subscription, signal): Promise<ResolvedTarget | 'paused' | undefined> {
       const { endpoint, app } = await load(subscription.slice(PREFIX.length));
       if (endpoint === undefined || app === undefined) return undefined;
