@@ -15,6 +15,7 @@ import {
   type DestinationOptions,
   type OutgoingEvent,
 } from './destinations/index.ts';
+import type { RetrySchedule } from './retry-schedule.ts';
 
 export interface Target {
   /** One attempt for one event: alone (stream), or with others in a batch (`destination.batch`). */
@@ -23,7 +24,10 @@ export interface Target {
 
 /** A target found at run time, with the retry schedule its deliveries follow. */
 export interface ResolvedTarget extends Target {
+  /** Exponential backoff, as a subscription's; unused when `schedule` is given. */
   retry: SubscriptionConfig['retry'];
+  /** An explicit schedule (outbound webhook endpoints): one delay per retry, with jitter. */
+  schedule?: RetrySchedule;
 }
 
 /**

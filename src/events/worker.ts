@@ -15,6 +15,10 @@
  * | reject (4xx, malformed)          | dead letter at once                                            |
  * | reject `destination_gone` (410)  | dead letter, and a warning to disable the subscription         |
  *
+ * A resolved target (an outbound webhook endpoint) may carry its own `schedule` (retry-schedule.ts
+ * `scheduledStep`: listed delays with jitter, a bounded Retry-After, ≥ slowDownMs after 429, 502, 504
+ * and timeouts) instead of the backoff, and handles its own 410 (its resolver disables the endpoint).
+ *
  * A poison event never blocks the queue: its failures push only its own `next_attempt_at` back, and
  * the claim takes whatever is due first. Slots free one by one, so one slow endpoint holds at most the
  * slots of its own deliveries.
@@ -41,7 +45,7 @@ import {
   type DestinationOptions,
   type OutgoingEvent,
 } from './destinations/index.ts';
-import { nextStep } from './retry-schedule.ts';
+import { nextStep, type RetrySchedule, scheduledStep } from './retry-schedule.ts';
 import { type DeliveryResult, deliveryMetrics } from './worker-metrics.ts';
 import { createTargets, type TargetResolver } from './worker-targets.ts';
 
@@ -258,13 +262,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     if (event === undefined) return;
     const outcome = await target.send(outgoing(event));
     if (outcome.ms > 0) metrics.duration.labels({ subscription: labelOf(d) }).observe(outcome.ms / 1000);
-    await finish(d, target.retry, outcome);
+    await finish(d, target.retry, outcome, target.schedule);
   }
 
   async function finish(
     d: Delivery,
     retry: SubscriptionConfig['retry'],
     outcome: DeliveryOutcome,
+    schedule?: RetrySchedule,
   ): Promise<void> {
     const now = Date.now();
     if (outcome.kind === 'delivered') {
@@ -281,12 +286,15 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const step =
       outcome.kind === 'reject'
         ? ({ kind: 'dead' } as const)
-        : nextStep(d.attempts, retry, outcome.retryAfterMs, random);
+        : schedule
+          ? scheduledStep(d.attempts, schedule, outcome, random)
+          : nextStep(d.attempts, retry, outcome.retryAfterMs, random);
     if (step.kind === 'retry') {
       await settle(d, 'retried', store.deliveries.retry(d.id, owner, now + step.delayMs, error, status, now));
       return;
     }
-    if (outcome.code === DestinationGone.code) {
+    // A resolved target handles its own 410 (an outbound endpoint is disabled by its resolver).
+    if (outcome.code === DestinationGone.code && !options.resolver?.handles(d.subscription)) {
       logger.warn(
         { subscription: d.subscription, delivery: d.id, error },
         'the destination is gone (HTTP 410): disable this subscription (enabled: false) or fix its URL',

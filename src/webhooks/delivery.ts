@@ -13,6 +13,11 @@
  *   `evt_…`), the stored payload byte for byte, and Standard Webhooks signatures.
  * - Every attempt is appended to the attempt log (status, HTTP status, duration, error with the first
  *   4 KiB of a refusal's body).
+ * - Retries follow the settings' schedule (`retryScheduleMs` ± `retryJitter`, `Retry-After` up to
+ *   `maxRetryAfterMs`, ≥ `slowDownMs` after 429, 502, 504 and timeouts), and attempts time out after
+ *   `timeoutMs`. Endpoint rows have no schedule of their own yet: the settings' applies to all.
+ * - A 410 Gone disables the endpoint (`disabled_at`, audited as a system action); the worker
+ *   dead-letters that delivery and the endpoint's other deliveries wait as for any disabled endpoint.
  */
 import { LRUCache } from 'lru-cache';
 import type { Services } from '../core/services.ts';
@@ -20,6 +25,7 @@ import {
   createDestination,
   type DeliveryOutcome,
   type Destination,
+  DestinationGone,
   type DestinationOptions,
   type OutgoingEvent,
 } from '../events/destinations/index.ts';
@@ -28,10 +34,14 @@ import { messageIdOf, type Store, type WebhookApp, type WebhookEndpoint } from '
 import { signingSecrets } from './secrets.ts';
 import type { WebhookSettings } from './settings.ts';
 import { privateAllowed } from './url-guard.ts';
+import { endpointView } from './views.ts';
 
 /** How long an endpoint row is trusted before it is read again. */
 export const CACHE_TTL_MS = 5_000;
-/** Until part 2's per-endpoint schedule: exponential with full jitter, 5 s doubling up to 10 h. */
+/**
+ * The worker's exponential backoff, required of every resolved target but unused: the resolver gives
+ * the settings' explicit `schedule`, which the worker follows instead.
+ */
 export const DEFAULT_RETRY = { maxAttempts: 8, initialMs: 5_000, maxMs: 36_000_000 };
 const PREFIX = 'ep:';
 
@@ -42,7 +52,7 @@ export interface EndpointResolver extends TargetResolver {
 
 export interface EndpointResolverOptions {
   store: Pick<Store, 'webhooks'>;
-  services: Pick<Services, 'ids' | 'logger'>;
+  services: Pick<Services, 'ids' | 'logger' | 'audit'>;
   settings: () => WebhookSettings;
   destinationOptions?: DestinationOptions;
   now?: () => number;
@@ -89,13 +99,15 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     return entry;
   }
 
-  function destinationOf(ep: WebhookEndpoint): Destination {
+  function destinationOf(ep: WebhookEndpoint, settings: WebhookSettings): Destination {
     const block = {
       type: 'http',
       url: ep.url,
       secrets: signingSecrets(ep, now()),
       headers: ep.headers,
-      allowPrivateNetworks: privateAllowed(ep.url, options.settings()),
+      allowPrivateNetworks: privateAllowed(ep.url, settings),
+      timeoutMs: settings.timeoutMs,
+      maxRetryAfterMs: settings.maxRetryAfterMs,
     };
     const key = JSON.stringify(block);
     const current = built.get(ep.id);
@@ -133,6 +145,32 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
 
   // "Any live endpoint?" for an idle worker, asked at most every ACTIVE_TTL_MS (one indexed read).
   let active: { value: boolean; at: number } | undefined;
+
+  /** 410 Gone: the receiver says the endpoint no longer exists, so it is disabled until re-enabled. */
+  async function disableGone(ep: WebhookEndpoint, outcome: DeliveryOutcome) {
+    try {
+      const after = await store.webhooks.endpoints.update(ep.appId, ep.id, { disabled: true }, now());
+      rows.delete(ep.id);
+      active = undefined;
+      if (after === undefined) return;
+      services.logger.warn(
+        { endpoint: ep.id, app: ep.appId, status: outcome.status },
+        'the webhook endpoint answered 410 Gone: it is disabled',
+      );
+      services.audit.record({
+        action: 'webhook.endpoint.update',
+        outcome: 'success',
+        actor: { kind: 'system', id: 'webhook-delivery' },
+        resource: ep.id,
+        reason: DestinationGone.code,
+        before: endpointView(ep),
+        after: endpointView(after),
+      });
+    } catch (err) {
+      services.logger.warn({ err, endpoint: ep.id }, 'disabling a gone webhook endpoint failed');
+    }
+  }
+
   return {
     handles: (subscription) => subscription.startsWith(PREFIX),
     async active() {
@@ -147,13 +185,23 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       if (endpoint === undefined || app === undefined) return undefined;
       if (endpoint.deletedAt !== null || endpoint.disabledAt !== null || app.deletedAt !== null)
         return 'paused';
-      const destination = destinationOf(endpoint);
+      const settings = options.settings();
+      const destination = destinationOf(endpoint, settings);
       return {
         retry: DEFAULT_RETRY,
+        schedule: {
+          delaysMs: settings.retryScheduleMs,
+          jitter: settings.retryJitter,
+          maxRetryAfterMs: settings.maxRetryAfterMs,
+          slowDownMs: settings.slowDownMs,
+        },
         async send(event: OutgoingEvent) {
           const messageId = messageIdOf(event.id);
           const outcome = await destination.deliver([{ ...event, id: messageId }], signal);
           await logAttempt(endpoint, messageId, outcome);
+          if (outcome.kind === 'reject' && outcome.code === DestinationGone.code) {
+            await disableGone(endpoint, outcome);
+          }
           return outcome;
         },
       };

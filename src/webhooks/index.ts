@@ -53,6 +53,7 @@ export {
 export { generateSecret, isWebhookSecret, signingSecrets } from './secrets.ts';
 export { type SendInput, sendMessage } from './send.ts';
 export {
+  DEFAULT_RETRY_SCHEDULE_MS,
   MAX_ROTATION_GRACE_MS,
   type WebhookSettings,
   WebhookSettingsSchema,

@@ -7,6 +7,19 @@ import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
 const DAY_MS = 86_400_000;
+const MIN_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/** Issue #7's schedule: the first attempt at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_RETRY_SCHEDULE_MS = [
+  5_000,
+  5 * MIN_MS,
+  30 * MIN_MS,
+  2 * HOUR_MS,
+  5 * HOUR_MS,
+  10 * HOUR_MS,
+  10 * HOUR_MS,
+];
 
 export const WebhookSettingsSchema = Type.Object(
   {
@@ -48,6 +61,36 @@ export const WebhookSettingsSchema = Type.Object(
       maximum: 7 * DAY_MS,
       default: DAY_MS,
       description: 'Grace period of a rotated-out secret, unless the rotation names one (at most 7 days)',
+    }),
+    retryScheduleMs: Type.Array(Type.Integer({ minimum: 0, maximum: DAY_MS }), {
+      default: DEFAULT_RETRY_SCHEDULE_MS,
+      maxItems: 50,
+      description:
+        'Delays before each retry of a failed delivery (the first attempt is at once); its length is the number of retries. Empty: no retries',
+    }),
+    retryJitter: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.2,
+      description: 'Each retry delay is drawn within ± this share of it (0.2: ±20 %)',
+    }),
+    maxRetryAfterMs: Type.Integer({
+      minimum: 0,
+      maximum: DAY_MS,
+      default: 10 * HOUR_MS,
+      description: 'The longest Retry-After honoured; a longer one is cut to this',
+    }),
+    slowDownMs: Type.Integer({
+      minimum: 0,
+      maximum: DAY_MS,
+      default: MIN_MS,
+      description: 'The least delay after 429, 502, 504 and timeouts, whatever the schedule says',
+    }),
+    timeoutMs: Type.Integer({
+      minimum: 1,
+      maximum: 300_000,
+      default: 15_000,
+      description: 'Response timeout of one attempt, connect to last byte; later is a retry',
     }),
   },
   {
