@@ -15,6 +15,7 @@ import { webcrypto, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installReflectMetadata } from './reflect-metadata.ts';
 
 /** The identity the gateway presents to the inventory service (SPIFFE X.509-SVID: one URI SAN). */
 export const GATEWAY_SPIFFE_ID = 'spiffe://commerce.demo/junction-gateway';
@@ -171,48 +172,6 @@ async function issue(now: number): Promise<Record<(typeof FILES)[number], string
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
-/**
- * The slice of the Reflect Metadata API that @peculiar/x509's container uses (the same shim as
- * test/helpers/pki.ts; a dependency for four methods that only demo certificates need is not worth it).
- */
-function installReflectMetadata(): void {
-  type Key = string | symbol;
-  const R = Reflect as unknown as Record<string, unknown>;
-  if (typeof R.getMetadata === 'function') return;
-  const store = new WeakMap<object, Map<Key | undefined, Map<unknown, unknown>>>();
-  const own = (target: object, prop: Key | undefined, create: boolean) => {
-    let byProp = store.get(target);
-    if (!byProp && create) {
-      byProp = new Map();
-      store.set(target, byProp);
-    }
-    let map = byProp?.get(prop);
-    if (!map && byProp && create) {
-      map = new Map();
-      byProp.set(prop, map);
-    }
-    return map;
-  };
-  const defineMetadata = (key: unknown, value: unknown, target: object, prop?: Key) => {
-    own(target, prop, true)!.set(key, value);
-  };
-  const getMetadata = (key: unknown, target: object, prop?: Key): unknown => {
-    for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t)) {
-      const map = own(t, prop, false);
-      if (map?.has(key)) return map.get(key);
-    }
-    return undefined;
-  };
-  Object.assign(R, {
-    defineMetadata,
-    getOwnMetadata: (key: unknown, target: object, prop?: Key) => own(target, prop, false)?.get(key),
-    getMetadata,
-    hasMetadata: (key: unknown, target: object, prop?: Key) => getMetadata(key, target, prop) !== undefined,
-    metadata: (key: unknown, value: unknown) => (target: object, prop?: Key) =>
-      defineMetadata(key, value, target, prop),
-  });
-}
 
 if (import.meta.main) {
   // As `npm install`'s postinstall: without the dev dependencies (npm install --omit=dev) there is no

@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { installReflectMetadata } from '../../examples/commerce/reflect-metadata.ts';
 
 installReflectMetadata();
 // After the shim: the library's DI container (tsyringe) checks for it when it loads.
@@ -159,48 +160,4 @@ export async function createPki(t: TestContext): Promise<Pki> {
     server: (ca, options = {}) => leaf(ca, 'server', options),
     client: (ca, options = {}) => leaf(ca, 'client', options),
   };
-}
-
-/**
- * The slice of the Reflect Metadata API (rbuckton/reflect-metadata) that @peculiar/x509's container
- * uses, for tests only: the library's README asks for a polyfill, and a dependency for four methods
- * that only test certificates need is not worth it.
- */
-function installReflectMetadata(): void {
-  type Key = string | symbol;
-  const R = Reflect as unknown as Record<string, unknown>;
-  if (typeof R.getMetadata === 'function') return;
-  const store = new WeakMap<object, Map<Key | undefined, Map<unknown, unknown>>>();
-  const own = (target: object, prop: Key | undefined, create: boolean) => {
-    let byProp = store.get(target);
-    if (!byProp && create) {
-      byProp = new Map();
-      store.set(target, byProp);
-    }
-    let map = byProp?.get(prop);
-    if (!map && byProp && create) {
-      map = new Map();
-      byProp.set(prop, map);
-    }
-    return map;
-  };
-  const defineMetadata = (key: unknown, value: unknown, target: object, prop?: Key) => {
-    own(target, prop, true)!.set(key, value);
-  };
-  const getOwnMetadata = (key: unknown, target: object, prop?: Key) => own(target, prop, false)?.get(key);
-  const getMetadata = (key: unknown, target: object, prop?: Key): unknown => {
-    for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t)) {
-      const map = own(t, prop, false);
-      if (map?.has(key)) return map.get(key);
-    }
-    return undefined;
-  };
-  Object.assign(R, {
-    defineMetadata,
-    getOwnMetadata,
-    getMetadata,
-    hasMetadata: (key: unknown, target: object, prop?: Key) => getMetadata(key, target, prop) !== undefined,
-    metadata: (key: unknown, value: unknown) => (target: object, prop?: Key) =>
-      defineMetadata(key, value, target, prop),
-  });
 }
