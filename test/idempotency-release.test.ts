@@ -4,12 +4,12 @@
  * one the upstream may have executed keeps it locked until the lease lapses (the crash case).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqlIdempotencyStore } from '../src/ingress/policies/idempotency/index.ts';
 import type { TestGateway } from './helpers/gateway.ts';
 import { BACKENDS, send, startIdempotentGateways, startPayments } from './helpers/idempotency.ts';
+import { REFUSED_ORIGIN } from './helpers/upstream.ts';
 
 const BODY = JSON.stringify({ amount: 700, currency: 'GBP' });
 
@@ -20,14 +20,6 @@ async function untilFree(gw: TestGateway, key: string) {
     if (r.status !== 409 || i === 50) return r;
     await sleep(20);
   }
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 for (const backend of BACKENDS) {
@@ -49,7 +41,7 @@ for (const backend of BACKENDS) {
     });
 
     test('no response at all (upstream unreachable) releases the key so the client may retry', async (t) => {
-      const [gw] = await startIdempotentGateways(t, backend, `http://127.0.0.1:${await closedPort()}`);
+      const [gw] = await startIdempotentGateways(t, backend, REFUSED_ORIGIN);
       for (let i = 0; i < 2; i++) {
         const r = await send(gw!, { key: 'down', body: BODY });
         assert.equal(r.status, 502);

@@ -3,14 +3,12 @@
  * `core.negotiate` policy that converts an upstream's JSON to XML for clients that prefer it.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ERROR_DOCS_BASE } from '../src/core/problem.ts';
 import { startTestGateway } from './helpers/gateway.ts';
-import { startUpstream } from './helpers/upstream.ts';
+import { REFUSED_ORIGIN, startUpstream } from './helpers/upstream.ts';
 
 const DATA = {
   id: 7,
@@ -33,14 +31,6 @@ const parser = new XMLParser({
   parseTagValue: false,
   isArray: (name) => name === 'item' || name === 'entry',
 });
-
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function setup(t: TestContext) {
   const up = await startUpstream(t, (req, res) => {
@@ -81,7 +71,7 @@ async function setup(t: TestContext) {
     }
   });
   const gw = await startTestGateway(t, {
-    upstreams: { app: { targets: [up.url] }, gone: { targets: [`http://127.0.0.1:${await deadPort()}`] } },
+    upstreams: { app: { targets: [up.url] }, gone: { targets: [REFUSED_ORIGIN] } },
     routes: [
       {
         name: 'negotiated',

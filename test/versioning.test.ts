@@ -3,11 +3,9 @@
  * media type; the deprecated version announces itself with RFC 9745 / RFC 8594 / RFC 8288 headers.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { startTestGateway } from './helpers/gateway.ts';
-import { startUpstream } from './helpers/upstream.ts';
+import { REFUSED_ORIGIN, startUpstream } from './helpers/upstream.ts';
 
 const DOCS = 'https://docs.example.com/versioning';
 
@@ -30,20 +28,13 @@ async function startProducts(t: Parameters<typeof startUpstream>[0]) {
 }
 
 /** A port nothing listens on: bind, read the port, close. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function startVersioned(t: Parameters<typeof startUpstream>[0]) {
   const up = await startProducts(t);
   const gw = await startTestGateway(t, {
     upstreams: {
       products: { targets: [up.url] },
-      gone: { targets: [`http://127.0.0.1:${await deadPort()}`], timeouts: { connectMs: 2000 } },
+      gone: { targets: [REFUSED_ORIGIN], timeouts: { connectMs: 2000 } },
     },
     apis: {
       commerce: {

@@ -113,3 +113,10 @@ export function startCannedUpstream(t: TestContext, response: string): Promise<s
     });
   });
 }
+
+/**
+ * An origin that refuses connections, for upstream_unreachable. Port 1 (tcpmux) has no listener and
+ * every test server binds port 0, which the kernel picks from the ephemeral range: unlike a port
+ * freed a moment ago, no concurrently running suite can take it.
+ */
+export const REFUSED_ORIGIN = 'http://127.0.0.1:1';
