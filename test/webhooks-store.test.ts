@@ -101,6 +101,58 @@ for (const target of targets) {
       });
     });
 
+    test('an endpoint keeps its schedule, limits and signing key; a run of failures is written once', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const ids = new Snowflake({ nodeId: 1 });
+      const a = await store.webhooks.apps.create({
+        id: ids.next('app'),
+        tenant: '',
+        name: 'scheduled',
+        retryScheduleMs: [1_000, 2_000],
+        now: Date.now(),
+      });
+      assert.deepEqual(a?.retryScheduleMs, [1_000, 2_000]);
+      const patched = await store.webhooks.apps.update(a?.id ?? '', { name: 'renamed' }, Date.now());
+      assert.deepEqual(
+        typeof patched === 'object' && patched.retryScheduleMs,
+        [1_000, 2_000],
+        'kept by a patch',
+      );
+      const ep = await endpoint(store, ids, a?.id ?? '', {
+        retryScheduleMs: [5],
+        maxConcurrency: 2,
+        signingKey: 'whsk_x',
+      });
+      assert.deepEqual(
+        [ep.retryScheduleMs, ep.maxConcurrency, ep.signingKey, ep.failingSince],
+        [[5], 2, 'whsk_x', null],
+      );
+
+      assert.equal(await store.webhooks.endpoints.markFailing(ep.id, 1_000), true, 'starts the run');
+      assert.equal(await store.webhooks.endpoints.markFailing(ep.id, 2_000), false, 'already failing');
+      assert.equal(
+        (await store.webhooks.endpoints.byId(ep.id))?.failingSince,
+        1_000,
+        'the run began at the first failure',
+      );
+      assert.equal(await store.webhooks.endpoints.markHealthy(ep.id), true);
+      assert.equal(await store.webhooks.endpoints.markHealthy(ep.id), false, 'nothing to clear');
+      await store.webhooks.endpoints.markFailing(ep.id, 3_000);
+      await store.webhooks.endpoints.update(ep.appId, ep.id, { disabled: true }, Date.now());
+      const enabled = await store.webhooks.endpoints.update(ep.appId, ep.id, { disabled: false }, Date.now());
+      assert.equal(enabled?.failingSince, null, 'enabling again starts the count afresh');
+      const cleared = await store.webhooks.endpoints.update(
+        ep.appId,
+        ep.id,
+        { retryScheduleMs: null, maxConcurrency: null, signingKey: null },
+        Date.now(),
+      );
+      assert.deepEqual(
+        [cleared?.retryScheduleMs, cleared?.maxConcurrency, cleared?.signingKey],
+        [null, null, null],
+      );
+    });
+
     test('purge removes what was deleted before retention, with what it owns; restore refuses it after', async (t) => {
       const store = await (await target.setup(t)).openMigrated();
       const ids = new Snowflake({ nodeId: 1 });

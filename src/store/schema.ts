@@ -240,6 +240,8 @@ export interface WebhookAppsTable {
   name: string;
   /** Deliveries per second per endpoint (the endpoint's own limit wins); null: none. */
   rate_limit: number | null;
+  /** JSON array of retry delays in ms for its endpoints (theirs win); null: the settings'. */
+  retry_schedule: string | null;
   created_at: number;
   updated_at: number;
   /** Soft delete (Q48): hidden, sent nothing, restorable until purged. */
@@ -266,6 +268,14 @@ export interface WebhookEndpointsTable {
   previous_secrets: string;
   disabled_at: number | null;
   rate_limit: number | null;
+  /** JSON array of retry delays in ms; null: the application's, else the settings'. */
+  retry_schedule: string | null;
+  /** Attempts in flight at once; null: no limit. */
+  max_concurrency: number | null;
+  /** Start of the current run of failed attempts; null while the last attempt succeeded. */
+  failing_since: number | null;
+  /** Ed25519 private key (`whsk_…`, possibly sealed) adding `v1a` signatures; null: none. */
+  signing_key: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -23,6 +23,8 @@ export interface WebhookApp {
   uid: string | null;
   name: string;
   rateLimit: number | null;
+  /** Retry delays in ms for its endpoints (an endpoint's own wins); null: the settings'. */
+  retryScheduleMs: number[] | null;
   createdAt: number;
   updatedAt: number;
   deletedAt: number | null;
@@ -34,6 +36,7 @@ export interface NewWebhookApp {
   uid?: string | null;
   name: string;
   rateLimit?: number | null;
+  retryScheduleMs?: number[] | null;
   now: number;
 }
 
@@ -41,6 +44,7 @@ export interface WebhookAppPatch {
   name?: string;
   uid?: string | null;
   rateLimit?: number | null;
+  retryScheduleMs?: number[] | null;
 }
 
 export interface ListWebhookAppsOptions {
@@ -67,6 +71,7 @@ export class WebhookAppRepository {
       uid: input.uid ?? null,
       name: input.name,
       rate_limit: input.rateLimit ?? null,
+      retry_schedule: scheduleJson(input.retryScheduleMs),
       created_at: input.now,
       updated_at: input.now,
       deleted_at: null,
@@ -113,6 +118,9 @@ export class WebhookAppRepository {
       name: patch.name ?? current.name,
       uid,
       rate_limit: patch.rateLimit === undefined ? current.rateLimit : patch.rateLimit,
+      retry_schedule: scheduleJson(
+        patch.retryScheduleMs === undefined ? current.retryScheduleMs : patch.retryScheduleMs,
+      ),
       updated_at: now,
     }).executeTakeFirst();
     return row && toApp(row);
@@ -177,7 +185,10 @@ export class WebhookAppRepository {
   }
 
   /** Index: primary key. */
-  updateQuery(id: string, set: Pick<WebhookAppsTable, 'name' | 'uid' | 'rate_limit' | 'updated_at'>) {
+  updateQuery(
+    id: string,
+    set: Pick<WebhookAppsTable, 'name' | 'uid' | 'rate_limit' | 'retry_schedule' | 'updated_at'>,
+  ) {
     return this.#db
       .updateTable('webhook_apps')
       .set(set)
@@ -221,6 +232,10 @@ export class WebhookAppRepository {
   }
 }
 
+function scheduleJson(delays: readonly number[] | null | undefined): string | null {
+  return delays === undefined || delays === null ? null : JSON.stringify(delays);
+}
+
 function toApp(row: WebhookAppsTable): WebhookApp {
   return {
     id: row.id,
@@ -228,6 +243,7 @@ function toApp(row: WebhookAppsTable): WebhookApp {
     uid: row.uid,
     name: row.name,
     rateLimit: row.rate_limit,
+    retryScheduleMs: row.retry_schedule === null ? null : (JSON.parse(row.retry_schedule) as number[]),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,

@@ -36,6 +36,14 @@ export interface WebhookEndpoint {
   previousSecrets: PreviousSecret[];
   disabledAt: number | null;
   rateLimit: number | null;
+  /** Retry delays in ms; null: the application's, else the settings'. */
+  retryScheduleMs: number[] | null;
+  /** Attempts in flight at once; null: no limit. */
+  maxConcurrency: number | null;
+  /** Start of the current run of failed attempts; null while the last attempt succeeded. */
+  failingSince: number | null;
+  /** Ed25519 private key adding `v1a` signatures, as stored (possibly sealed); null: none. */
+  signingKey: string | null;
   createdAt: number;
   updatedAt: number;
   deletedAt: number | null;
@@ -53,6 +61,9 @@ export interface NewWebhookEndpoint {
   secret: string;
   disabled?: boolean;
   rateLimit?: number | null;
+  retryScheduleMs?: number[] | null;
+  maxConcurrency?: number | null;
+  signingKey?: string | null;
   now: number;
 }
 
@@ -64,6 +75,9 @@ export interface WebhookEndpointPatch {
   headers?: Record<string, string>;
   disabled?: boolean;
   rateLimit?: number | null;
+  retryScheduleMs?: number[] | null;
+  maxConcurrency?: number | null;
+  signingKey?: string | null;
 }
 
 export interface ListWebhookEndpointsOptions {
@@ -98,6 +112,10 @@ export class WebhookEndpointRepository {
       previous_secrets: '[]',
       disabled_at: input.disabled === true ? input.now : null,
       rate_limit: input.rateLimit ?? null,
+      retry_schedule: jsonOrNull(input.retryScheduleMs),
+      max_concurrency: input.maxConcurrency ?? null,
+      failing_since: null,
+      signing_key: input.signingKey ?? null,
       created_at: input.now,
       updated_at: input.now,
       deleted_at: null,
@@ -137,8 +155,13 @@ export class WebhookEndpointRepository {
     if (patch.channels !== undefined) set.channels = jsonOrNull(patch.channels);
     if (patch.headers !== undefined) set.headers = JSON.stringify(patch.headers);
     if (patch.rateLimit !== undefined) set.rate_limit = patch.rateLimit;
+    if (patch.retryScheduleMs !== undefined) set.retry_schedule = jsonOrNull(patch.retryScheduleMs);
+    if (patch.maxConcurrency !== undefined) set.max_concurrency = patch.maxConcurrency;
+    if (patch.signingKey !== undefined) set.signing_key = patch.signingKey;
     if (patch.disabled !== undefined) {
       set.disabled_at = patch.disabled ? (current.disabledAt ?? now) : null;
+      // Enabled again: its failures so far no longer count toward the automatic disable.
+      if (!patch.disabled) set.failing_since = null;
     }
     const row = await this.updateQuery(appId, id, set).executeTakeFirst();
     return row && toEndpoint(row);
@@ -161,6 +184,21 @@ export class WebhookEndpointRepository {
       updated_at: now,
     }).executeTakeFirst();
     return row && toEndpoint(row);
+  }
+
+  /**
+   * A failed attempt: starts the endpoint's run of failures at `now` unless one is running. True when
+   * this call started it (the write happens once per run, not per failure).
+   */
+  async markFailing(id: string, now: number): Promise<boolean> {
+    const result = await this.markFailingQuery(id, now).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** A successful attempt: ends the run of failures. True when one was running. */
+  async markHealthy(id: string): Promise<boolean> {
+    const result = await this.markHealthyQuery(id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async softDelete(appId: string, id: string, now: number): Promise<WebhookEndpoint | undefined> {
@@ -253,6 +291,24 @@ export class WebhookEndpointRepository {
   }
 
   /** Index: primary key. */
+  markFailingQuery(id: string, now: number) {
+    return this.#db
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: now })
+      .where('id', '=', id)
+      .where('failing_since', 'is', null);
+  }
+
+  /** Index: primary key. */
+  markHealthyQuery(id: string) {
+    return this.#db
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: null })
+      .where('id', '=', id)
+      .where('failing_since', 'is not', null);
+  }
+
+  /** Index: primary key. */
   softDeleteQuery(appId: string, id: string, now: number) {
     return this.#db
       .updateTable('webhook_endpoints')
@@ -289,7 +345,7 @@ export class WebhookEndpointRepository {
   }
 }
 
-function jsonOrNull(list: readonly string[] | null | undefined): string | null {
+function jsonOrNull(list: readonly (string | number)[] | null | undefined): string | null {
   return list === undefined || list === null ? null : JSON.stringify(list);
 }
 
@@ -308,6 +364,10 @@ export function toEndpoint(row: WebhookEndpointsTable): WebhookEndpoint {
     previousSecrets: previous.map((p) => ({ secret: p.secret, expiresAt: p.expires_at })),
     disabledAt: row.disabled_at,
     rateLimit: row.rate_limit,
+    retryScheduleMs: row.retry_schedule === null ? null : (JSON.parse(row.retry_schedule) as number[]),
+    maxConcurrency: row.max_concurrency,
+    failingSince: row.failing_since,
+    signingKey: row.signing_key,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,

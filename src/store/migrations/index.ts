@@ -16,6 +16,7 @@ import * as auditLog from './0005-audit-log.ts';
 import * as idempotency from './0006-idempotency.ts';
 import * as events from './0007-events.ts';
 import * as outboundWebhooks from './0008-outbound-webhooks.ts';
+import * as webhookEndpointHealth from './0009-webhook-endpoint-health.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-core': core,
@@ -26,4 +27,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-idempotency': idempotency,
   '0007-events': events,
   '0008-outbound-webhooks': outboundWebhooks,
+  '0009-webhook-endpoint-health': webhookEndpointHealth,
 });
