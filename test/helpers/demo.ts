@@ -1,7 +1,8 @@
 /**
  * `npm start` for tests: examples/commerce/start.ts on free ports, with its own store and PKI
  * directory, stopped (SIGTERM, so the gateway drains) and cleaned up when the test ends. Used by
- * test/demo-identity.test.ts (fetch), test/browser-login.test.ts (Chromium) and test/demo-events.test.ts.
+ * test/demo-identity.test.ts (fetch), test/browser-login.test.ts (Chromium), test/demo-events.test.ts
+ * and test/demo-webhooks.test.ts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -35,7 +36,8 @@ export function zoneWhereItIs(hour: number): string {
   return zone;
 }
 
-const SERVICES = ['users', 'orders', 'products', 'partner', 'slow', 'payments'] as const;
+// receiver: Acme's webhook receiver (outbound webhooks), started by start.ts after the gateway.
+const SERVICES = ['users', 'orders', 'products', 'partner', 'slow', 'payments', 'receiver'] as const;
 const IDENTITY = ['oidc', 'web', 'inventory', 'staff'] as const;
 export type DemoPort = 'proxy' | 'admin' | (typeof SERVICES)[number] | (typeof IDENTITY)[number];
 

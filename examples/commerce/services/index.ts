@@ -8,9 +8,14 @@
  * (on JUNCTION_PROXY_PORT, else 8080) with DEMO_STRIPE_SECRET; orders checks the gateway's deliveries
  * with DEMO_ORDERS_WEBHOOK_SECRET. The defaults are the ones junction.yaml falls back to. The partner's
  * shipments (polled by the gateway) move on every DEMO_SHIPMENTS_TICK_MS (else 10000; 0: never).
+ *
+ * Outbound webhooks (README "Outbound webhooks"): with `publishOrderEvent`, orders publishes
+ * `order.created` / `order.shipped` through it. The customer's receiver (receiver.ts, DEMO_RECEIVER_PORT,
+ * else 9111) is not started here: it needs the signing secret Junction gives its endpoint, so
+ * examples/commerce/start.ts starts it once the gateway is up.
  */
 import type { RunningService } from './http.ts';
-import { start as startOrders } from './orders.ts';
+import { type OrderEvent, start as startOrders } from './orders.ts';
 import { behaviourFromEnv, start as startPartner } from './partner.ts';
 import { start as startPayments } from './payments.ts';
 import { start as startProducts } from './products.ts';
@@ -31,6 +36,8 @@ export interface ServicesOptions {
   /** An explicit port wins over the DEMO_*_PORT variable, which wins over the default; 0 picks a free port. */
   ports?: Partial<Record<ServiceName, number>>;
   env?: Record<string, string | undefined>;
+  /** How the orders service publishes its events (outbound webhooks); unset: it publishes none. */
+  publishOrderEvent?: (event: OrderEvent) => Promise<unknown>;
 }
 
 export interface RunningServices {
@@ -91,7 +98,10 @@ export async function startServices(options: ServicesOptions = {}): Promise<Runn
         secret: env.DEMO_STRIPE_SECRET || DEMO_STRIPE_SECRET,
       },
     },
-    orders: { webhookSecret: env.DEMO_ORDERS_WEBHOOK_SECRET || DEMO_ORDERS_WEBHOOK_SECRET },
+    orders: {
+      webhookSecret: env.DEMO_ORDERS_WEBHOOK_SECRET || DEMO_ORDERS_WEBHOOK_SECRET,
+      ...(options.publishOrderEvent ? { publish: options.publishOrderEvent } : {}),
+    },
   };
   const settled = await Promise.allSettled(
     names.map((name, i) => defaults[name].start({ host, port: ports[i]!, ...extra[name] })),

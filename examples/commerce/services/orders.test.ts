@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { type Order, start } from './orders.ts';
+import { type Order, type OrderEvent, start } from './orders.ts';
 
 async function startOrders(t: TestContext) {
   const orders = await start({ port: 0 });
@@ -270,6 +270,7 @@ test('POST /webhooks/payments: verified, applied once per webhook-id, poison and
       payments: { received: 9, processed: 4, duplicates: 2, rejected: 1, badSignature: 1, ignored: 1 },
       shipments: { received: 0, processed: 0, duplicates: 0, rejected: 0, badSignature: 0, ignored: 0 },
     },
+    published: { sent: 0, failed: 0 },
     paid: ['ord_1001', 'ord_1002', created.id],
   });
 });
@@ -309,6 +310,85 @@ test('POST /webhooks/shipments keeps the latest polled version of each shipment 
       status: 'delivered',
       updatedAt: '2026-11-25T10:00:03.000Z',
       eventId: 'evt_3',
+    },
+  ]);
+});
+
+/** Resolves once `check` holds; the service hands events to `publish` without waiting for it. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}
+
+const newOrder = (url: string) =>
+  fetch(`${url}/orders`, {
+    method: 'POST',
+    body: JSON.stringify({ userId: 'usr_ada', items: [{ productId: 'prd_mug', quantity: 2 }] }),
+  });
+
+test('publishes order.created for a new order, with an event id of its own (outbound webhooks, issue #7)', async (t) => {
+  const events: OrderEvent[] = [];
+  const orders = await start({ port: 0, publish: async (e) => events.push(e) });
+  t.after(() => orders.close());
+  const order = (await (await newOrder(orders.url)).json()) as Order;
+  await until(() => events.length === 1);
+  assert.deepEqual(events, [
+    {
+      type: 'order.created',
+      id: `${order.id}-created`,
+      payload: { id: order.id, userId: 'usr_ada', items: order.items, createdAt: order.createdAt },
+    },
+  ]);
+  const stats = (await (await fetch(`${orders.url}/_stats`)).json()) as { published: unknown };
+  assert.deepEqual(stats.published, { sent: 1, failed: 0 });
+});
+
+test('a publish that fails or never answers does not fail the order: 201, counted as failed', async (t) => {
+  let calls = 0;
+  const orders = await start({
+    port: 0,
+    publish: () => (++calls === 1 ? Promise.reject(new Error('junction is down')) : new Promise(() => {})),
+  });
+  t.after(() => orders.close());
+  const failed = await newOrder(orders.url);
+  assert.equal(failed.status, 201);
+  const { id } = (await failed.json()) as Order;
+  assert.equal((await fetch(`${orders.url}/orders/${id}`)).status, 200);
+  assert.equal((await newOrder(orders.url)).status, 201, 'a publish that hangs holds nothing up');
+  const stats = async () =>
+    ((await (await fetch(`${orders.url}/_stats`)).json()) as { published: { failed: number } }).published;
+  let published = await stats();
+  while (published.failed === 0) published = await stats();
+  assert.deepEqual(published, { sent: 0, failed: 1 });
+  assert.equal(calls, 2);
+});
+
+test('publishes order.shipped once, when a shipment of the order is first with the carrier', async (t) => {
+  const events: OrderEvent[] = [];
+  const orders = await start({ port: 0, webhookSecret: HOOK_SECRET, publish: async (e) => events.push(e) });
+  t.after(() => orders.close());
+  const order = (await (await newOrder(orders.url)).json()) as Order;
+  await until(() => events.length === 1);
+  const ship = async (id: string, shipment: string, status: string, updatedAt: string) => {
+    const body = JSON.stringify({ id: shipment, orderId: order.id, carrier: 'DHL', status, updatedAt });
+    assert.equal((await post(`${orders.url}/webhooks/shipments`, id, body)).status, 200);
+  };
+  await ship('evt_1', 'shp_9', 'label_created', '2026-11-25T10:00:01.000Z');
+  assert.equal(events.length, 1, 'a label is not a shipment yet');
+  await ship('evt_2', 'shp_9', 'picked_up', '2026-11-25T10:00:02.000Z');
+  await until(() => events.length === 2);
+  await ship('evt_3', 'shp_9', 'in_transit', '2026-11-25T10:00:03.000Z');
+  await ship('evt_4', 'shp_8', 'picked_up', '2026-11-25T10:00:04.000Z');
+  const shipped = (await (await fetch(`${orders.url}/orders/${order.id}`)).json()) as Order;
+  assert.ok(shipped.shippedAt);
+  assert.deepEqual(events.slice(1), [
+    {
+      type: 'order.shipped',
+      id: `${order.id}-shipped`,
+      payload: {
+        id: order.id,
+        shipment: { id: 'shp_9', carrier: 'DHL', status: 'picked_up' },
+        shippedAt: shipped.shippedAt,
+      },
     },
   ]);
 });

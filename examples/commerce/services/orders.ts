@@ -15,6 +15,14 @@
  * 400 (a poison message: the gateway dead-letters it at once), `{"losePaymentAnswers": n}` processes
  * the next n and then answers 503 as if the answer had been lost (the gateway sends it again; the
  * repeat is recognised). `/_stats` counts per topic.
+ *
+ * Outbound webhooks (issue #7, README "Outbound webhooks"): with `publish` set, the service tells its
+ * customers about their orders — `order.created` when an order is created, `order.shipped` when the
+ * first of its shipments is with the carrier (picked up or later). `publish` is the platform's call to
+ * Junction (examples/commerce/publisher.ts); this service only says what happened. Its failure never
+ * fails the order: it is counted in `/_stats` (`published`) and logged by the publisher. (A real
+ * service would write the event to an outbox in the order's transaction, so that a crash between the
+ * two loses nothing; the demo keeps orders in memory.)
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -47,12 +55,30 @@ export interface Order {
   payment?: { id: string; amount: number; currency: string; eventId: string; paidAt: string };
   /** The partner's shipments for the order, as its polled updates arrived. */
   shipments?: { id: string; carrier: string; status: string; updatedAt: string; eventId: string }[];
+  /** When a shipment of the order was first with the carrier (`order.shipped`). */
+  shippedAt?: string;
+}
+
+/**
+ * What the orders service publishes to its customers (outbound webhooks, issue #7). `id` is the
+ * event's own id, the same however often it is published (`<order id>-created`, `<order id>-shipped`):
+ * the publisher sends it as `event_id` and `Idempotency-Key`, so Junction stores each event once.
+ */
+export interface OrderEvent {
+  type: 'order.created' | 'order.shipped';
+  id: string;
+  payload: Record<string, unknown>;
 }
 
 export interface OrdersOptions extends StartOptions {
   /** The Standard Webhooks secret (`whsec_<base64>`) the gateway signs with; unset: no /webhooks/*. */
   webhookSecret?: string;
+  /** Publishes an order event to the customers (through Junction); unset: nothing is published. */
+  publish?: (event: OrderEvent) => Promise<unknown>;
 }
+
+/** Shipment steps at which the parcel is with the carrier: the order counts as shipped. */
+const SHIPPED_STATUSES = new Set(['picked_up', 'in_transit', 'out_for_delivery', 'delivered']);
 
 interface Control {
   /** Answer 400 to every payment event (after the signature check): the poison-message demo. */
@@ -194,7 +220,22 @@ export function start(options: OrdersOptions): Promise<RunningService> {
     ignored: 0,
   });
   const webhooks = { payments: counters(), shipments: counters() };
+  const published = { sent: 0, failed: 0 };
   let control: Control = { ...defaultControl };
+
+  /**
+   * Hands the event to the publisher without waiting: the order is answered (or the shipment update
+   * acknowledged) whatever becomes of it, and a slow or failing Junction cannot hold the service up.
+   */
+  const emit = (event: OrderEvent): void => {
+    if (options.publish === undefined) return;
+    Promise.resolve()
+      .then(() => options.publish!(event))
+      .then(
+        () => published.sent++,
+        () => published.failed++, // the publisher logs why
+      );
+  };
 
   /** Applies one verified payment event; what it did, for the answer. */
   const applyPayment = (eventId: string, body: Buffer): Record<string, unknown> => {
@@ -239,6 +280,14 @@ export function start(options: OrdersOptions): Promise<RunningService> {
     const { id, carrier, status, updatedAt } = shipment;
     if (known === undefined) list.push({ id, carrier, status, updatedAt, eventId });
     else Object.assign(known, { status, updatedAt, eventId });
+    if (order.shippedAt === undefined && SHIPPED_STATUSES.has(status)) {
+      order.shippedAt = new Date().toISOString();
+      emit({
+        type: 'order.shipped',
+        id: `${order.id}-shipped`,
+        payload: { id: order.id, shipment: { id, carrier, status }, shippedAt: order.shippedAt },
+      });
+    }
     return { shipment: id, status };
   };
 
@@ -314,6 +363,11 @@ export function start(options: OrdersOptions): Promise<RunningService> {
             createdAt: new Date().toISOString(),
           };
           orders.set(order.id, order);
+          emit({
+            type: 'order.created',
+            id: `${order.id}-created`,
+            payload: { id: order.id, userId: order.userId, items: order.items, createdAt: order.createdAt },
+          });
           res.setHeader('location', `/orders/${order.id}`);
           sendJson(res, 201, order);
         },
@@ -326,6 +380,7 @@ export function start(options: OrdersOptions): Promise<RunningService> {
         handle: ({ res }) =>
           sendJson(res, 200, {
             webhooks,
+            published,
             paid: [...orders.values()].filter((o) => o.status === 'paid').map((o) => o.id),
           }),
       },
