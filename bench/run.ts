@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- proxy|streaming|rate-limit|idempotency|events] [flags]`: dispatches on the first argument (default proxy).
+ * `npm run bench [-- proxy|streaming|rate-limit|idempotency|events|webhooks] [flags]`: dispatches on the first argument (default proxy).
  * Each benchmark is loaded only when chosen, so one that cannot load never stops the other.
  */
 const [first, ...rest] = process.argv.slice(2);
@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<numb
   'rate-limit': () => import('./rate-limit.ts'),
   idempotency: () => import('./idempotency.ts'),
   events: () => import('./events.ts'),
+  webhooks: () => import('./webhooks.ts'),
 };
 
 const load = benches[which];
