@@ -55,7 +55,7 @@ export interface Order {
   payment?: { id: string; amount: number; currency: string; eventId: string; paidAt: string };
   /** The partner's shipments for the order, as its polled updates arrived. */
   shipments?: { id: string; carrier: string; status: string; updatedAt: string; eventId: string }[];
-  /** When a shipment of the order was first with the carrier (`order.shipped`). */
+  /** When a shipment of the order was first seen with the carrier (`order.shipped`): its `updatedAt`. */
   shippedAt?: string;
 }
 
@@ -281,7 +281,9 @@ export function start(options: OrdersOptions): Promise<RunningService> {
     if (known === undefined) list.push({ id, carrier, status, updatedAt, eventId });
     else Object.assign(known, { status, updatedAt, eventId });
     if (order.shippedAt === undefined && SHIPPED_STATUSES.has(status)) {
-      order.shippedAt = new Date().toISOString();
+      // The carrier's time, not ours: the event's payload is then the same however often it is
+      // derived, which its Idempotency-Key requires (publisher.ts).
+      order.shippedAt = updatedAt;
       emit({
         type: 'order.shipped',
         id: `${order.id}-shipped`,
