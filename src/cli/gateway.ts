@@ -116,6 +116,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const webhookSettings = () => loaded.config.webhooks;
   const resolver = createEndpointResolver({ store, services, settings: webhookSettings });
   const purge = startPurgeTimer(store, webhookSettings, services.logger);
+  if (config.webhooks.encryptionKey === undefined) {
+    void store.webhooks.endpoints
+      .anyLive()
+      .then((any) => {
+        if (any)
+          services.logger.warn(
+            'outbound webhook endpoints exist and webhooks.encryptionKey is not set: their signing secrets are stored unencrypted',
+          );
+      })
+      .catch(() => {});
+  }
   let hub: EventHub | undefined;
   /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
   const release = async () => {

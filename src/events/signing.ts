@@ -5,13 +5,28 @@
  * progress) every one signs and the signatures are space-separated, so a receiver holding either the
  * old or the new secret accepts the message.
  *
+ * A `whsk_` key (spec "Asymmetric signatures": base64 of a 32-byte Ed25519 private key seed, RFC 8032)
+ * adds `v1a,<base64 Ed25519 signature>` over the same content; the receiver holds only the `whpk_`
+ * public key (32 bytes, RFC 8032 §5.1.5), so a leaked receiver config cannot forge messages.
+ *
  * Written here rather than taken from `standardwebhooks`: that package signs strings only (it turns a
  * Buffer into UTF-8 text, which corrupts binary bodies) and one secret at a time. Tests verify our
  * signatures with it.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  sign as edSign,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 
 const PREFIX = 'whsec_';
+const SIGNING_PREFIX = 'whsk_';
+const PUBLIC_PREFIX = 'whpk_';
+/** RFC 8410 PKCS #8 header of an Ed25519 private key; the 32-byte seed follows it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 /** Spec "Symmetric signatures": secrets are 24 to 64 random bytes. */
 const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
@@ -23,15 +38,16 @@ export interface SignatureHeaders {
 }
 
 export interface WebhookSigner {
-  /** `v1,<sig>` for each secret, space-separated; `timestamp` in Unix seconds. */
+  /** `v1,<sig>` for each secret (`v1a,<sig>` for a `whsk_` key), space-separated; `timestamp` in Unix seconds. */
   sign(id: string, timestamp: number, body: Uint8Array | string): string;
   /** The three headers for one message, stamped with `now` (epoch ms). */
   headers(id: string, body: Uint8Array | string, now?: number): SignatureHeaders;
 }
 
 /**
- * Builds a signer from one or more `whsec_` secrets (newest first, by convention). Throws a TypeError
- * on a secret that is not `whsec_` + base64 of 24 to 64 bytes: a short key makes the HMAC guessable.
+ * Builds a signer from one or more `whsec_` secrets (newest first, by convention) and `whsk_` signing
+ * keys. Throws a TypeError on a secret that is not `whsec_` + base64 of 24 to 64 bytes (a short key
+ * makes the HMAC guessable) or a `whsk_` key that is not 32 bytes.
  *
  * @example
  * const signer = createSigner([process.env.ENDPOINT_SECRET!]);
@@ -39,7 +55,7 @@ export interface WebhookSigner {
  */
 export function createSigner(secrets: readonly string[]): WebhookSigner {
   if (secrets.length === 0) throw new TypeError('a webhook signer needs at least one secret');
-  const keys = secrets.map(decodeSecret);
+  const keys = secrets.map((s) => (s.startsWith(SIGNING_PREFIX) ? decodeSigningKey(s) : decodeSecret(s)));
   const sign = (id: string, timestamp: number, body: Uint8Array | string): string => {
     checkId(id);
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
@@ -47,7 +63,16 @@ export function createSigner(secrets: readonly string[]): WebhookSigner {
     }
     const prefix = `${id}.${timestamp}.`;
     return keys
-      .map((key) => `v1,${createHmac('sha256', key).update(prefix).update(body).digest('base64')}`)
+      .map((key) => {
+        if (Buffer.isBuffer(key)) {
+          return `v1,${createHmac('sha256', key).update(prefix).update(body).digest('base64')}`;
+        }
+        const content = Buffer.concat([
+          Buffer.from(prefix),
+          typeof body === 'string' ? Buffer.from(body) : body,
+        ]);
+        return `v1a,${edSign(null, content, key).toString('base64')}`;
+      })
       .join(' ');
   };
   return {
@@ -76,6 +101,35 @@ export function isWebhookSecret(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A fresh Ed25519 signing key: `whsk_` + base64 of a random 32-byte seed. */
+export function generateSigningKey(): string {
+  return SIGNING_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** The `whpk_` public key a receiver verifies `v1a` signatures of this `whsk_` key with. */
+export function publicKeyOf(signingKey: string): string {
+  const jwk = createPublicKey(decodeSigningKey(signingKey)).export({ format: 'jwk' });
+  return PUBLIC_PREFIX + Buffer.from(jwk.x as string, 'base64url').toString('base64');
+}
+
+/** True for a `whsk_` key that `createSigner` accepts. */
+export function isSigningKey(value: string): boolean {
+  try {
+    decodeSigningKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function decodeSigningKey(key: string): KeyObject {
+  const body = key.startsWith(SIGNING_PREFIX) ? key.slice(SIGNING_PREFIX.length) : '';
+  const seed = /^[A-Za-z0-9+/]{43}=$/.test(body) ? Buffer.from(body, 'base64') : undefined;
+  if (seed?.length !== 32)
+    throw new TypeError('a webhook signing key must be whsk_ followed by base64 of 32 bytes');
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
 function decodeSecret(secret: string): Buffer {

@@ -70,6 +70,7 @@ export interface NewApp {
   uid?: string;
   tenant?: string;
   rate_limit?: number | null;
+  retry_schedule_ms?: number[] | null;
 }
 
 export interface NewEndpoint {
@@ -81,6 +82,10 @@ export interface NewEndpoint {
   headers?: Record<string, string>;
   disabled?: boolean;
   rate_limit?: number | null;
+  max_concurrency?: number | null;
+  retry_schedule_ms?: number[] | null;
+  /** Sign with an Ed25519 key too (v1a); its public key is in `endpointSecret`. */
+  ed25519?: boolean;
   secret?: string;
 }
 

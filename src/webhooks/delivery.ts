@@ -31,11 +31,14 @@ import {
 } from '../events/destinations/index.ts';
 import type { ResolvedTarget, TargetResolver } from '../events/worker-targets.ts';
 import { messageIdOf, type Store, type WebhookApp, type WebhookEndpoint } from '../store/index.ts';
+import { secretBoxOf } from './secret-box.ts';
 import { signingSecrets } from './secrets.ts';
 import type { WebhookSettings } from './settings.ts';
 import { privateAllowed } from './url-guard.ts';
 import { endpointView } from './views.ts';
 
+/** The attempt log keeps this much of every answer's body (issue #7: ≤ 20 kB). */
+export const MAX_RESPONSE_BODY_BYTES = 20_000;
 /** How long an endpoint row is trusted before it is read again. */
 export const CACHE_TTL_MS = 5_000;
 /**
@@ -103,7 +106,7 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     const block = {
       type: 'http',
       url: ep.url,
-      secrets: signingSecrets(ep, now()),
+      secrets: signingSecrets(ep, now(), secretBoxOf(settings)),
       headers: ep.headers,
       allowPrivateNetworks: privateAllowed(ep.url, settings),
       timeoutMs: settings.timeoutMs,
@@ -113,7 +116,10 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     const current = built.get(ep.id);
     if (current?.key === key) return current.destination;
     if (current) retire(current);
-    const destination = createDestination(block, options.destinationOptions);
+    const destination = createDestination(block, {
+      ...options.destinationOptions,
+      http: { ...options.destinationOptions?.http, captureResponseBytes: MAX_RESPONSE_BODY_BYTES },
+    });
     built.set(ep.id, { key, destination });
     return destination;
   }
@@ -127,7 +133,8 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
           endpointId: ep.id,
           status: outcome.kind === 'delivered' ? 'succeeded' : 'failed',
           responseStatus: outcome.status ?? null,
-          responseHeaders: null,
+          responseHeaders: outcome.response?.headers ?? null,
+          responseBody: outcome.response?.body ?? null,
           durationMs: outcome.ms,
           error: outcome.kind === 'delivered' ? null : `${outcome.code}: ${outcome.error}`,
         },

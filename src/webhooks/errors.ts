@@ -60,3 +60,9 @@ export const WebhookIdempotencyKeyMismatch = defineError(
   422,
   'This Idempotency-Key was used with a different request',
 );
+/** A stored endpoint secret cannot be decrypted: no or the wrong `webhooks.encryptionKey`. */
+export const WebhookSecretUnreadable = defineError(
+  'webhook_secret_unreadable',
+  500,
+  "The endpoint's secret cannot be decrypted with the configured keys",
+);

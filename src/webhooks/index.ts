@@ -50,7 +50,16 @@ export {
   purgeWebhooks,
   startPurgeTimer,
 } from './purge.ts';
-export { generateSecret, isWebhookSecret, signingSecrets } from './secrets.ts';
+export { type SecretBox, type SecretField, secretBoxOf } from './secret-box.ts';
+export {
+  activeSecrets,
+  generateSecret,
+  generateSigningKey,
+  isWebhookSecret,
+  publicKeyOf,
+  publicKeyOfEndpoint,
+  signingSecrets,
+} from './secrets.ts';
 export { type SendInput, sendMessage } from './send.ts';
 export {
   DEFAULT_RETRY_SCHEDULE_MS,

@@ -7,6 +7,8 @@ import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
 const DAY_MS = 86_400_000;
+/** 32 bytes in base64 or base64url. */
+const KEY = '^[A-Za-z0-9+/_-]{43}=?$';
 const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
@@ -56,6 +58,26 @@ export const WebhookSettingsSchema = Type.Object(
       default: 262_144,
       description: 'Largest message payload, in bytes of JSON',
     }),
+    encryptionKey: Type.Optional(
+      Type.String({
+        pattern: KEY,
+        description:
+          'AES-256-GCM key sealing endpoint secrets and signing keys at rest, 32 bytes base64, from an environment variable (e.g. JUNCTION_WEBHOOK_KEY). Without it they are stored as given (a warning at start)',
+      }),
+    ),
+    keyVersion: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: 1,
+      description: 'Version of encryptionKey, stored with every sealed secret',
+    }),
+    previousKeys: Type.Array(
+      Type.Object(
+        { version: Type.Integer({ minimum: 1, maximum: 65_535 }), key: Type.String({ pattern: KEY }) },
+        { additionalProperties: false },
+      ),
+      { default: [], maxItems: 16, description: 'Retired encryption keys still read (key rotation)' },
+    ),
     rotationGraceMs: Type.Integer({
       minimum: 0,
       maximum: 7 * DAY_MS,

@@ -13,6 +13,8 @@ import type {
   WebhookEventTypeSchema,
   WebhookMessage,
 } from '../store/index.ts';
+import type { SecretBox } from './secret-box.ts';
+import { publicKeyOfEndpoint } from './secrets.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -25,6 +27,9 @@ export const AppView = Type.Object({
   name: Type.String(),
   tenant: Nullable(Type.String()),
   rate_limit: Nullable(Type.Integer({ description: 'Deliveries per second per endpoint' })),
+  retry_schedule_ms: Nullable(
+    Type.Array(Type.Integer(), { description: "Retry delays of its endpoints; null: the settings'" }),
+  ),
   created_at: Time,
   updated_at: Time,
   deleted_at: Nullable(Time),
@@ -38,6 +43,7 @@ export function appView(a: WebhookApp): AppView {
     name: a.name,
     tenant: a.tenant === '' ? null : a.tenant,
     rate_limit: a.rateLimit,
+    retry_schedule_ms: a.retryScheduleMs,
     created_at: iso(a.createdAt),
     updated_at: iso(a.updatedAt),
     deleted_at: isoOrNull(a.deletedAt),
@@ -54,7 +60,13 @@ export const EndpointView = Type.Object({
   channels: Nullable(Type.Array(Type.String())),
   headers: Type.Record(Type.String(), Type.String()),
   disabled: Type.Boolean(),
-  rate_limit: Nullable(Type.Integer()),
+  rate_limit: Nullable(Type.Integer({ description: "Deliveries per second; null: the application's" })),
+  max_concurrency: Nullable(Type.Integer({ description: 'Attempts in flight at once; null: no limit' })),
+  retry_schedule_ms: Nullable(
+    Type.Array(Type.Integer(), { description: "Retry delays; null: the application's, else the settings'" }),
+  ),
+  ed25519: Type.Boolean({ description: 'Requests carry a v1a Ed25519 signature too' }),
+  failing_since: Nullable(Time),
   created_at: Time,
   updated_at: Time,
   deleted_at: Nullable(Time),
@@ -73,6 +85,10 @@ export function endpointView(e: WebhookEndpoint): EndpointView {
     headers: e.headers,
     disabled: e.disabledAt !== null,
     rate_limit: e.rateLimit,
+    max_concurrency: e.maxConcurrency,
+    retry_schedule_ms: e.retryScheduleMs,
+    ed25519: e.signingKey !== null,
+    failing_since: isoOrNull(e.failingSince),
     created_at: iso(e.createdAt),
     updated_at: iso(e.updatedAt),
     deleted_at: isoOrNull(e.deletedAt),
@@ -84,15 +100,18 @@ export const SecretView = Type.Object({
   previous: Type.Array(
     Type.Object({ key: Type.String(), expires_at: Time }, { description: 'Rotated-out, still signing' }),
   ),
+  public_key: Nullable(
+    Type.String({ description: 'The whpk_ Ed25519 public key that verifies v1a signatures; null: none' }),
+  ),
 });
 export type SecretView = Static<typeof SecretView>;
 
-export function secretView(e: WebhookEndpoint, now: number): SecretView {
+export function secretView(e: WebhookEndpoint, now: number, box: SecretBox): SecretView {
+  const live = e.previousSecrets.filter((p) => p.expiresAt > now);
   return {
-    key: e.secret,
-    previous: e.previousSecrets
-      .filter((p) => p.expiresAt > now)
-      .map((p) => ({ key: p.secret, expires_at: iso(p.expiresAt) })),
+    key: box.open(e.secret, e.id, 'secret'),
+    previous: live.map((p) => ({ key: box.open(p.secret, e.id, 'secret'), expires_at: iso(p.expiresAt) })),
+    public_key: publicKeyOfEndpoint(e, box),
   };
 }
 

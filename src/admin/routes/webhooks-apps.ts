@@ -14,6 +14,7 @@ import {
   AppParams,
   audited,
   Nullable,
+  RetrySchedule,
   settingsOf,
   tenantOf,
   Uid,
@@ -30,6 +31,7 @@ const CreateApp = Type.Object(
     uid: Type.Optional(Uid),
     tenant: Type.Optional(Tenant),
     rate_limit: Type.Optional(Nullable(RateLimit)),
+    retry_schedule_ms: Type.Optional(Nullable(RetrySchedule)),
   },
   { additionalProperties: false },
 );
@@ -38,6 +40,7 @@ const PatchApp = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     uid: Type.Optional(Nullable(Uid)),
     rate_limit: Type.Optional(Nullable(RateLimit)),
+    retry_schedule_ms: Type.Optional(Nullable(RetrySchedule)),
   },
   { additionalProperties: false },
 );
@@ -72,6 +75,7 @@ export function registerWebhookAppRoutes(api: FastifyInstance, deps: WebhooksAdm
         uid: body.uid ?? null,
         name: body.name,
         rateLimit: body.rate_limit ?? null,
+        retryScheduleMs: body.retry_schedule_ms ?? null,
         now: Date.now(),
       });
       if (app === undefined)
@@ -141,7 +145,12 @@ export function registerWebhookAppRoutes(api: FastifyInstance, deps: WebhooksAdm
       const before = await visibleApp(deps, adminCaller(req), (req.params as Static<typeof AppParams>).app);
       const after = await apps.update(
         before.id,
-        { name: body.name, uid: body.uid, rateLimit: body.rate_limit },
+        {
+          name: body.name,
+          uid: body.uid,
+          rateLimit: body.rate_limit,
+          retryScheduleMs: body.retry_schedule_ms,
+        },
         Date.now(),
       );
       if (after === 'conflict')

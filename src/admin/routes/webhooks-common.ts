@@ -8,7 +8,7 @@
  * application's id (`app_…`) or its uid within the caller's tenant.
  */
 import type { FastifyRequest } from 'fastify';
-import Type from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { JunctionError } from '../../core/errors.ts';
 import type { Services } from '../../core/services.ts';
 import type { Store, WebhookApp } from '../../store/index.ts';
@@ -26,8 +26,20 @@ export interface WebhooksAdmin {
 
 export const AppParams = Type.Object({ app: Type.String({ minLength: 1, maxLength: 256 }) });
 export const Uid = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$', maxLength: 256 });
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
-  Type.Union([t, Type.Null()]);
+/**
+ * `T | null` in request bodies, as one JSON Schema type list (`"type": ["array", "null"]`) instead of
+ * `anyOf`: the admin API's Ajv coerces types (`coerceTypes: 'array'`), and inside `anyOf` it turned a
+ * `null` into `[0]` or `[""]` and a one-element `[0]` into `null`. With a type list, a value of either
+ * listed type is taken as it is.
+ */
+export const Nullable = <T extends TSchema & { type: string }>(t: T) =>
+  Type.Unsafe<Static<T> | null>({ ...t, type: [t.type, 'null'] });
+
+/** A retry schedule of an application or endpoint: the delay before each retry (its length: how many). */
+export const RetrySchedule = Type.Array(Type.Integer({ minimum: 0, maximum: 86_400_000 }), {
+  maxItems: 50,
+  description: 'Delays in ms before each retry, overriding webhooks.retryScheduleMs; [] retries nothing',
+});
 
 const defaults = webhookSettings();
 export function settingsOf(deps: WebhooksAdmin): WebhookSettings {

@@ -7,14 +7,18 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { JunctionError } from '../../core/errors.ts';
+import type { WebhookEndpoint } from '../../store/index.ts';
+import type { WebhookSettings } from '../../webhooks/index.ts';
 import {
   checkEndpointUrl,
   EndpointView,
   endpointView,
   generateSecret,
+  generateSigningKey,
   isWebhookSecret,
   MAX_ROTATION_GRACE_MS,
   SecretView,
+  secretBoxOf,
   secretView,
   WebhookNotRestorable,
   WebhookUidTaken,
@@ -26,6 +30,7 @@ import {
   AppParams,
   audited,
   Nullable,
+  RetrySchedule,
   settingsOf,
   Uid,
   visibleApp,
@@ -43,6 +48,15 @@ const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 // Junction's own and the signature's headers cannot be overridden (src/events/destinations/http.ts).
 const RESERVED = /^(?:webhook-|x-junction-|content-|host$|user-agent$)/i;
 const RateLimit = Type.Integer({ minimum: 1, maximum: 100_000, description: 'Deliveries per second' });
+const MaxConcurrency = Type.Integer({
+  minimum: 1,
+  maximum: 1_000,
+  description: 'Attempts in flight at once',
+});
+const Ed25519 = Type.Boolean({
+  description:
+    'Sign with an Ed25519 key too (v1a; the public key is in GET …/secret). true on an endpoint that has one keeps it; false drops it',
+});
 const Fields = {
   url: Type.String({ minLength: 1, maxLength: 2048 }),
   description: Type.String({ maxLength: 1024 }),
@@ -51,6 +65,9 @@ const Fields = {
   headers: Headers,
   disabled: Type.Boolean(),
   rate_limit: Nullable(RateLimit),
+  max_concurrency: Nullable(MaxConcurrency),
+  retry_schedule_ms: Nullable(RetrySchedule),
+  ed25519: Ed25519,
 };
 const CreateEndpoint = Type.Object(
   {
@@ -62,6 +79,9 @@ const CreateEndpoint = Type.Object(
     headers: Type.Optional(Fields.headers),
     disabled: Type.Optional(Fields.disabled),
     rate_limit: Type.Optional(Fields.rate_limit),
+    max_concurrency: Type.Optional(Fields.max_concurrency),
+    retry_schedule_ms: Type.Optional(Fields.retry_schedule_ms),
+    ed25519: Type.Optional(Fields.ed25519),
     secret: Type.Optional(Type.String({ description: 'A whsec_ secret; generated when absent' })),
   },
   { additionalProperties: false },
@@ -75,6 +95,9 @@ const PatchEndpoint = Type.Object(
     headers: Type.Optional(Fields.headers),
     disabled: Type.Optional(Fields.disabled),
     rate_limit: Type.Optional(Fields.rate_limit),
+    max_concurrency: Type.Optional(Fields.max_concurrency),
+    retry_schedule_ms: Type.Optional(Fields.retry_schedule_ms),
+    ed25519: Type.Optional(Fields.ed25519),
   },
   { additionalProperties: false },
 );
@@ -112,6 +135,16 @@ function checkSecret(secret: string): string {
   return secret;
 }
 
+/** `ed25519` of a patch: true adds a key unless there is one, false removes it, absent keeps it. */
+function signingKeyPatch(
+  ed25519: boolean | undefined,
+  before: WebhookEndpoint,
+  settings: WebhookSettings,
+): string | null | undefined {
+  if (ed25519 === undefined || ed25519 === (before.signingKey !== null)) return undefined;
+  return ed25519 ? secretBoxOf(settings).seal(generateSigningKey(), before.id, 'signing_key') : null;
+}
+
 export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: WebhooksAdmin): void {
   const tags = ['webhooks'];
   const read = requireRole('viewer', { tenantScoped: true });
@@ -141,9 +174,13 @@ export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: Webhoo
     async (req, reply) => {
       const body = req.body as Static<typeof CreateEndpoint>;
       const app = await visibleApp(deps, adminCaller(req), (req.params as Static<typeof AppParams>).app);
-      const url = await checkEndpointUrl(body.url, settingsOf(deps));
+      const settings = settingsOf(deps);
+      const url = await checkEndpointUrl(body.url, settings);
+      const box = secretBoxOf(settings);
+      const id = deps.services.ids.next('ep');
+      const secret = body.secret === undefined ? generateSecret() : checkSecret(body.secret);
       const ep = await endpoints.create({
-        id: deps.services.ids.next('ep'),
+        id,
         appId: app.id,
         uid: body.uid ?? null,
         url,
@@ -151,9 +188,12 @@ export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: Webhoo
         filterTypes: body.filter_types,
         channels: body.channels,
         headers: checkHeaders(body.headers),
-        secret: body.secret === undefined ? generateSecret() : checkSecret(body.secret),
+        secret: box.seal(secret, id, 'secret'),
+        signingKey: body.ed25519 === true ? box.seal(generateSigningKey(), id, 'signing_key') : null,
         disabled: body.disabled,
         rateLimit: body.rate_limit,
+        maxConcurrency: body.max_concurrency,
+        retryScheduleMs: body.retry_schedule_ms,
         now: Date.now(),
       });
       if (ep === undefined)
@@ -223,6 +263,9 @@ export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: Webhoo
           headers: checkHeaders(body.headers),
           disabled: body.disabled,
           rateLimit: body.rate_limit,
+          maxConcurrency: body.max_concurrency,
+          retryScheduleMs: body.retry_schedule_ms,
+          signingKey: signingKeyPatch(body.ed25519, before, settingsOf(deps)),
         },
         Date.now(),
       );
@@ -301,7 +344,9 @@ export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: Webhoo
       },
     },
     async (req, reply) =>
-      reply.header('cache-control', 'no-store').send(secretView(await visible(req), Date.now())),
+      reply
+        .header('cache-control', 'no-store')
+        .send(secretView(await visible(req), Date.now(), secretBoxOf(settingsOf(deps)))),
   );
 
   api.post(
@@ -321,13 +366,16 @@ export function registerWebhookEndpointRoutes(api: FastifyInstance, deps: Webhoo
       const body = (req.body ?? {}) as Static<typeof Rotate>;
       const before = await visible(req);
       const now = Date.now();
+      const settings = settingsOf(deps);
+      const box = secretBoxOf(settings);
       const key = body.key === undefined ? generateSecret() : checkSecret(body.key);
-      const grace = body.grace_ms ?? settingsOf(deps).rotationGraceMs;
-      const after = await endpoints.rotateSecret(before.appId, before.id, key, grace, now);
+      const grace = body.grace_ms ?? settings.rotationGraceMs;
+      const sealed = box.seal(key, before.id, 'secret');
+      const after = await endpoints.rotateSecret(before.appId, before.id, sealed, grace, now);
       if (after === undefined) throw new JunctionError(AdminNotFound, `no endpoint ${before.id}`);
       // Never the keys themselves in the audit log.
       audited(deps, req, 'webhook.endpoint.rotate-secret', after.id, { after: { grace_ms: grace } });
-      return reply.header('cache-control', 'no-store').send(secretView(after, now));
+      return reply.header('cache-control', 'no-store').send(secretView(after, now, box));
     },
   );
 }

@@ -37,6 +37,7 @@ export interface WebhookApi {
   baseUrl: string;
   audit: AuditEntry[];
   client(role?: keyof typeof TOKENS): WebhookClient;
+  /** The settings the admin API reads; assign to change them (e.g. an encryption key rotation). */
   settings: WebhookSettings;
 }
 
@@ -71,7 +72,7 @@ export async function startWebhookApi(
     'webhooks-test.yaml',
     {},
   ).config;
-  const resolved = webhookSettings(settings);
+  let current = webhookSettings(settings);
   const app = await buildAdminApp({
     services,
     store,
@@ -87,7 +88,7 @@ export async function startWebhookApi(
     routes: () => [],
     upstreams: () => [],
     notReadyReason: async () => undefined,
-    webhookSettings: () => resolved,
+    webhookSettings: () => current,
   });
   t.after(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -98,7 +99,12 @@ export async function startWebhookApi(
     services,
     baseUrl,
     audit,
-    settings: resolved,
+    get settings() {
+      return current;
+    },
+    set settings(next) {
+      current = next;
+    },
     client: (role = 'admin') => createWebhookClient({ baseUrl, token: TOKENS[role] }),
   };
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { Value } from 'typebox/value';
-import { generateSecret } from '../signing.ts';
+import { generateSecret, generateSigningKey, publicKeyOf } from '../signing.ts';
+import { standardWebhooksVerifier } from '../verify/standard-webhooks.ts';
 import { createHttpDestination, type HttpDestinationOptions } from './http.ts';
 import { type HttpDestinationConfig, HttpDestinationSchema } from './schema.ts';
 import type { OutgoingEvent } from './types.ts';
@@ -206,6 +208,60 @@ test('the error text holds at most 4 KiB of the answer body', async (t) => {
   const error = outcome.kind === 'reject' ? outcome.error : '';
   assert.match(error, /^HTTP 400: bad order: x+…$/);
   assert.ok(error.length <= 4096 + 20, `error is ${error.length} characters`);
+});
+
+test('a whsk_ key adds a v1a Ed25519 signature that verifies with its whpk_ public key alone', async (t) => {
+  const hook = await receiver(t, answer(204));
+  const secret = generateSecret();
+  const signingKey = generateSigningKey();
+  const d = destination(t, hook.url, { secrets: [secret, signingKey] });
+  const e = event();
+  assert.equal((await d.deliver([e])).kind, 'delivered');
+  const headers = hook.received[0]!.headers as Record<string, string>;
+  const [v1, v1a, ...rest] = headers['webhook-signature']!.split(' ');
+  assert.deepEqual(rest, []);
+  assert.match(v1!, /^v1,/);
+  assert.match(v1a!, /^v1a,/);
+  // Independently of our code: node:crypto with the raw public key as a JWK (RFC 8037).
+  const publicKey = publicKeyOf(signingKey);
+  assert.match(publicKey, /^whpk_[A-Za-z0-9+/]{43}=$/);
+  const x = Buffer.from(publicKey.slice('whpk_'.length), 'base64').toString('base64url');
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  const content = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${e.payload}`);
+  assert.ok(verify(null, content, key, Buffer.from(v1a!.slice(4), 'base64')), 'v1a verifies');
+  const tampered = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.{}`);
+  assert.ok(!verify(null, tampered, key, Buffer.from(v1a!.slice(4), 'base64')), 'and only for its content');
+  // Our own inbound verifier, holding the public key only, accepts it too.
+  const verifier = standardWebhooksVerifier({
+    provider: 'standard-webhooks',
+    secrets: [publicKey],
+    toleranceS: 300,
+  } as Parameters<typeof standardWebhooksVerifier>[0]);
+  assert.equal(verifier.verify({ headers, body: hook.received[0]!.body }).id, headers['webhook-id']);
+  assert.throws(() => destination(t, hook.url, { secrets: ['whsk_c2hvcnQ='] }), /32 bytes/);
+});
+
+test("captureResponseBytes keeps the answer's header fields and at most that much of its body", async (t) => {
+  const hook = await receiver(t, (_req, res) => {
+    res.setHeader('x-request-id', 'r-1');
+    res.setHeader('set-cookie', ['a=1', 'b=2']);
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end(`boom ${'y'.repeat(30_000)}`);
+  });
+  const outcome = await destination(t, hook.url, {}, { captureResponseBytes: 20_480 }).deliver([event()]);
+  assert.equal(outcome.kind, 'retry');
+  assert.equal(outcome.response?.headers['x-request-id'], 'r-1');
+  assert.equal(outcome.response?.headers['set-cookie'], 'a=1, b=2');
+  assert.match(outcome.response?.body ?? '', /^boom y+…$/);
+  assert.equal(outcome.response?.body.length, 20_480 + 1);
+  const error = outcome.kind === 'retry' ? outcome.error : '';
+  assert.ok(error.length <= 4096 + 20, 'the error text stays short');
+
+  const ok = await receiver(t, answer(200, { 'content-type': 'application/json' }, '{"ok":true}'));
+  const delivered = await destination(t, ok.url, {}, { captureResponseBytes: 20_480 }).deliver([event()]);
+  assert.deepEqual([delivered.kind, delivered.response?.body], ['delivered', '{"ok":true}']);
+  const plain = await destination(t, ok.url).deliver([event()]);
+  assert.equal(plain.response, undefined, 'nothing kept unless asked');
 });
 
 test('without allowPrivateNetworks, loopback endpoints are refused before any byte is sent', async (t) => {

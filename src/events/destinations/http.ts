@@ -12,7 +12,7 @@ import { batchBody, type RequestBody, singleBody } from './http-body.ts';
 import { classifyError, classifyStatus, type StatusPolicy } from './http-classify.ts';
 import { type Classified, reject, retry, stamp } from './outcome.ts';
 import type { HttpDestinationConfig } from './schema.ts';
-import type { DeliveryOutcome, Destination, OutgoingEvent } from './types.ts';
+import type { CapturedResponse, DeliveryOutcome, Destination, OutgoingEvent } from './types.ts';
 
 /** Enough of an error page to tell what went wrong, not enough to fill the attempt log. */
 export const MAX_ERROR_BODY_BYTES = 4096;
@@ -25,6 +25,11 @@ export interface HttpDestinationOptions {
   dispatcher?: Dispatcher;
   /** Wall clock, epoch ms: the `webhook-timestamp` and HTTP-date `Retry-After` values. */
   now?: () => number;
+  /**
+   * Keep every answer's header fields and up to this many bytes of its body in the outcome
+   * (`response`), for the outbound webhook attempt log (issue #7: ≤ 20 kB). 0: keep nothing.
+   */
+  captureResponseBytes?: number;
 }
 
 /**
@@ -47,6 +52,7 @@ export function createHttpDestination(
   }
   const path = `${url.pathname}${url.search}`;
   const now = options.now ?? Date.now;
+  const capture = options.captureResponseBytes ?? 0;
   const signer: WebhookSigner | undefined =
     config.secrets.length > 0 ? createSigner(config.secrets) : undefined;
   const policy: StatusPolicy = {
@@ -81,12 +87,21 @@ export function createHttpDestination(
         body: request.body,
         signal: combined,
       });
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
       let detail = '';
-      // The status is the receiver's word: a 2xx whose body then breaks off is still delivered.
-      if (res.statusCode >= 200 && res.statusCode < 300) await res.body.dump().catch(() => {});
+      let response: CapturedResponse | undefined;
+      if (capture > 0) {
+        // The status is the receiver's word: a 2xx whose body then breaks off is still delivered.
+        const body = ok
+          ? await readCapped(res.body, capture).catch(() => '')
+          : await readCapped(res.body, capture);
+        response = { headers: flatHeaders(res.headers), body };
+        if (!ok)
+          detail = body.length > MAX_ERROR_BODY_BYTES ? `${body.slice(0, MAX_ERROR_BODY_BYTES)}…` : body;
+      } else if (ok) await res.body.dump().catch(() => {});
       else detail = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
       const outcome = classifyStatus(res.statusCode, res.headers, detail, policy, now());
-      return withInvalid(outcome, request);
+      return withInvalid(response ? { ...outcome, response } : outcome, request);
     } catch (err) {
       return withInvalid(
         classifyError(err, config.timeoutMs, deadline.aborted, signal?.aborted === true),
@@ -181,6 +196,15 @@ async function readCapped(
   }
   const text = Buffer.concat(chunks).subarray(0, limit).toString('utf8').trim();
   return cut ? `${text}…` : text;
+}
+
+/** undici's header object as the attempt log stores it: one string per lowercase name. */
+function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
 }
 
 /** Every event of the batch failed to encode: nothing was sent. */

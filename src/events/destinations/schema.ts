@@ -42,11 +42,11 @@ export const HttpDestinationSchema = Type.Object(
       pattern: '^https?://[^/?#@\\s]+(?:[/?#]\\S*)?$',
       description: 'Endpoint that receives POSTs; no credentials in the URL (use headers)',
     }),
-    secrets: Type.Array(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' }), {
+    secrets: Type.Array(Type.String({ pattern: '^(whsec|whsk)_[A-Za-z0-9+/]+={0,2}$' }), {
       default: [],
-      maxItems: 10,
+      maxItems: 12,
       description:
-        'Standard Webhooks signing secrets, newest first; each one signs (rotation). Empty: unsigned',
+        'Standard Webhooks signing secrets, newest first; each one signs (rotation): whsec_ keys with v1 HMAC-SHA256, whsk_ Ed25519 private keys with v1a. Empty: unsigned',
     }),
     timeoutMs: Type.Integer({
       minimum: 1,

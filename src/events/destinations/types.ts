@@ -21,6 +21,18 @@ export interface OutgoingEvent {
 interface Timed {
   /** Time the attempt took, in milliseconds; failures carry it too, for attempt logs. */
   ms: number;
+  /**
+   * The answer's header fields and the start of its body, when the destination was asked to keep them
+   * (HTTP, `captureResponseBytes`: the outbound webhook attempt log). Absent when there was no answer.
+   */
+  response?: CapturedResponse;
+}
+
+export interface CapturedResponse {
+  /** Header field names in lowercase; repeated fields joined with `, ` (RFC 9110 §5.3). */
+  headers: Record<string, string>;
+  /** The first `captureResponseBytes` of the body as UTF-8 text (cut bodies end with `…`). */
+  body: string;
 }
 
 /** The attempt reached the destination and it took the events. */
