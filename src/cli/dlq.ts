@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { type DeliveryView, deliveryView } from '../events/views.ts';
 import type { DeliveryFilter, Store } from '../store/index.ts';
+import { progressBar } from './progress.ts';
 import {
   cliActor,
   parseWhen,
@@ -199,7 +200,7 @@ async function replayAll({ store, audit }: StoreSession, filter: DeliveryFilter,
     for (const d of page.items) ids.push(d.id);
     after = page.next;
   } while (after !== undefined);
-  const bar = progress(io, ids.length);
+  const bar = progressBar(io, 'replaying', ids.length);
   let replayed = 0;
   for (let i = 0; i < ids.length; i += PAGE) {
     replayed += await store.deliveries.replayMany({ ...filter, ids: ids.slice(i, i + PAGE) });
@@ -221,14 +222,3 @@ async function replayAll({ store, audit }: StoreSession, filter: DeliveryFilter,
   return 0;
 }
 
-/** `[#########-----------] 450/1000` redrawn in place on a terminal; one line per page elsewhere. */
-function progress(io: StoreIo, total: number): (done: number) => void {
-  const WIDTH = 30;
-  if (total === 0) return () => {};
-  return (done) => {
-    const filled = Math.round((done / total) * WIDTH);
-    const text = `replaying [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${done}/${total}`;
-    if (io.errIsTty) io.err(`\r${text}${done === total ? '\n' : ''}`);
-    else io.err(`${text}\n`);
-  };
-}

@@ -21,6 +21,7 @@ import { startGateway } from './gateway.ts';
 import { keysCommand } from './keys.ts';
 import { writeSchema } from './schema.ts';
 import { VERSION } from './version.ts';
+import { webhooksCommand } from './webhooks.ts';
 
 const USAGE = `junction ${VERSION}
 
@@ -31,6 +32,7 @@ Usage:
   junction audit    verify [-c junction.yaml]  check the audit log's hash chain; exit 1 naming the first bad record
   junction keys     create|list|revoke  manage API keys in the store (junction keys --help)
   junction dlq      list|replay|discard  the dead letter queue in the store (junction dlq --help)
+  junction webhooks dead|recover|resend  outbound webhook dead letters and recovery (junction webhooks --help)
   junction events   export --from <t> [--to <t>] [-o file]  events of a time range as NDJSON
   junction schema   [-o file] [--docs file]  write the config's JSON Schema (and its reference page)
   junction --version
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   // `dlq` and `events` too.
   if (argv[0] === 'dlq') return dlqCommand(argv.slice(1));
   if (argv[0] === 'events') return eventsCommand(argv.slice(1));
+  if (argv[0] === 'webhooks') return webhooksCommand(argv.slice(1));
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -142,4 +142,11 @@ export {
   type WebhookMessage,
   WebhookMessageRepository,
 } from './webhook-messages.ts';
+export {
+  type DeadLetter,
+  type RecoveryFilter,
+  type RecoveryPage,
+  type ResendResult,
+  WebhookRecoveryRepository,
+} from './webhook-recovery.ts';
 export { WebhookRepositories } from './webhooks.ts';

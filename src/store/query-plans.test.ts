@@ -476,6 +476,50 @@ function webhookQueries(store: Store, now: number): PlanCase[] {
       kind: 'lookup',
       uses: 'webhook_messages_payload_created_at_idx',
     },
+    ...recoveryQueries(store, now),
+  ];
+}
+
+/** Dead letters per endpoint, recovery and resend (src/store/webhook-recovery.ts). */
+function recoveryQueries(store: Store, now: number): PlanCase[] {
+  const r = store.webhooks.recovery;
+  const ep = 'ep_0ZZZZZZZZZZZZ';
+  const after = 'dlv_0ZZZZZZZZZZZZ';
+  const byEndpoint = 'deliveries_subscription_status_id_idx';
+  return [
+    { name: 'recovery.dead', query: r.deadQuery(ep, { limit: 20 }), kind: 'lookup', uses: byEndpoint },
+    {
+      name: 'recovery.dead after',
+      query: r.deadQuery(ep, { limit: 20, after }),
+      kind: 'lookup',
+      uses: byEndpoint,
+    },
+    {
+      name: 'recovery.countDead',
+      query: r.countDeadQuery(ep, now - 60_000),
+      kind: 'lookup',
+      uses: byEndpoint,
+    },
+    {
+      name: 'recovery.scan',
+      query: r.scanQuery(ep, after, 500),
+      kind: 'lookup',
+      uses: byEndpoint,
+    },
+    { name: 'recovery.requeue', query: r.requeueQuery(['dlv_a', 'dlv_b'], now), kind: 'lookup' },
+    { name: 'recovery.message', query: r.messageQuery('app_x', 'msg_x'), kind: 'lookup' },
+    {
+      name: 'recovery.delivery',
+      query: r.deliveryQuery('evt_x', `ep:${ep}`),
+      kind: 'lookup',
+      uses: 'deliveries_event_id_subscription_key',
+    },
+    {
+      name: 'recovery.resend',
+      query: r.resendQuery({ id: 'dlv_a', status: 'done', updated_at: now }, now),
+      kind: 'lookup',
+    },
+    { name: 'recovery.add', query: r.addQuery('dlv_a', 'evt_x', `ep:${ep}`, now), kind: 'upsert' },
   ];
 }
 

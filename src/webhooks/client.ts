@@ -4,6 +4,7 @@
  * throw `WebhookApiError` carrying the RFC 9457 problem document; callers compare `code`.
  */
 import type { CompatibilityMode } from './compat.ts';
+import type { DeadLetterView, RecoveredView, ResentView } from './recovery.ts';
 import type {
   AppView,
   AttemptView,
@@ -199,6 +200,21 @@ export function createWebhookClient(options: WebhookClientOptions) {
         ...(compatibility ? { compatibility } : {}),
       }),
     schemas: (name: string) => json<SchemaVersionView[]>('GET', `/event-types/${enc(name)}/schemas`),
+
+    /** The endpoint's dead letters, newest first. */
+    deadLetters: (ref: string, id: string, p: PageOptions = {}) =>
+      json<CursorPage<DeadLetterView>>('GET', `${ep(ref, id)}/dead${query({ ...p })}`),
+    /** Requeues the endpoint's dead letters of messages sent since (and before `until`); RFC 3339. */
+    recoverEndpoint: (ref: string, id: string, input: { since: string; until?: string }) =>
+      json<RecoveredView>('POST', `${ep(ref, id)}/recover`, input),
+    /** Sends one message to one endpoint again (202). */
+    resend: (ref: string, messageId: string, endpointId: string) =>
+      json<ResentView>('POST', `${app(ref)}/messages/${enc(messageId)}/resend`, { endpoint_id: endpointId }),
+    /** Bulk retry: the application's dead letters matching the filter; `{}` recovers them all. */
+    recover: (
+      ref: string,
+      filter: { endpoint_ids?: string[]; event_types?: string[]; since?: string; until?: string } = {},
+    ) => json<RecoveredView>('POST', `${app(ref)}/recover`, filter),
   };
 }
 

@@ -60,6 +60,24 @@ export const WebhookIdempotencyKeyMismatch = defineError(
   422,
   'This Idempotency-Key was used with a different request',
 );
+/** A resend finds the delivery leased by a worker right now: it is being attempted. */
+export const WebhookDeliveryInFlight = defineError(
+  'webhook_delivery_in_flight',
+  409,
+  'The delivery is being attempted right now',
+);
+/** An endpoint named in the body is not a live endpoint of the application. */
+export const WebhookEndpointUnknown = defineError(
+  'webhook_endpoint_unknown',
+  422,
+  'The endpoint is not a live endpoint of the application',
+);
+/** Recover or resend to a disabled endpoint: what is requeued would only wait. */
+export const WebhookEndpointDisabled = defineError(
+  'webhook_endpoint_disabled',
+  409,
+  'The endpoint is disabled',
+);
 /** A stored endpoint secret cannot be decrypted: no or the wrong `webhooks.encryptionKey`. */
 export const WebhookSecretUnreadable = defineError(
   'webhook_secret_unreadable',

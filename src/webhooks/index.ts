@@ -28,6 +28,9 @@ export {
   type EndpointResolverOptions,
 } from './delivery.ts';
 export {
+  WebhookDeliveryInFlight,
+  WebhookEndpointDisabled,
+  WebhookEndpointUnknown,
   WebhookEventTypeExists,
   WebhookEventTypeUnknown,
   WebhookIdempotencyKeyInUse,
@@ -50,6 +53,7 @@ export {
   purgeWebhooks,
   startPurgeTimer,
 } from './purge.ts';
+export * from './recovery.ts';
 export { type SecretBox, type SecretField, secretBoxOf } from './secret-box.ts';
 export {
   activeSecrets,

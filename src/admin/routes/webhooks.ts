@@ -12,6 +12,7 @@ import type { WebhooksAdmin } from './webhooks-common.ts';
 import { registerWebhookEndpointRoutes } from './webhooks-endpoints.ts';
 import { registerWebhookEventTypeRoutes } from './webhooks-event-types.ts';
 import { registerWebhookMessageRoutes } from './webhooks-messages.ts';
+import { registerWebhookRecoveryRoutes } from './webhooks-recovery.ts';
 
 export type { WebhooksAdmin } from './webhooks-common.ts';
 
@@ -19,5 +20,6 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhooksAdmin)
   registerWebhookAppRoutes(api, deps);
   registerWebhookEndpointRoutes(api, deps);
   registerWebhookMessageRoutes(api, deps);
+  registerWebhookRecoveryRoutes(api, deps);
   registerWebhookEventTypeRoutes(api, deps);
 }
