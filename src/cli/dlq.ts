@@ -221,4 +221,3 @@ async function replayAll({ store, audit }: StoreSession, filter: DeliveryFilter,
   io.out(`replayed ${replayed} of ${ids.length} dead letters\n`);
   return 0;
 }
-
