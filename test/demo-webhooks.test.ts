@@ -4,8 +4,9 @@
  * event id, an Idempotency-Key) to the customer Acme's application, and Junction delivers them signed
  * to Acme's receiver, which verifies them with the `standardwebhooks` package. A receiver answering
  * 503 gets the message again on issue #7's schedule (the first retry after ~5 s); one answering 410
- * has its endpoint disabled and the message dead-lettered, and once healed, enabled and recovered the
- * message arrives with its webhook-id unchanged.
+ * has its endpoint disabled and the message dead-lettered (`junction webhooks dead`), and once healed,
+ * enabled and recovered (`junction webhooks recover --since 1h`) the message arrives with its
+ * webhook-id unchanged.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,11 +21,10 @@ const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Deliveries go through the hub's worker on a loaded machine: generous, never a timing assertion. */
 const DELIVERED_MS = 60_000;
 
-interface DeliveryView {
-  id: string;
-  event_id: string;
-  subscription: string;
-  status: string;
+/** `GET /admin/v1/apps/{app}/endpoints/{ep}/dead` and `junction webhooks dead --json`. */
+interface DeadLetterView {
+  message_id: string;
+  endpoint_id: string;
   attempts: number;
   last_status: number | null;
 }
@@ -191,16 +191,14 @@ test('the demo publishes order events through Junction to a customer endpoint th
       const orderId = await newOrder();
       const message = await messageOf(`${orderId}-created`);
       const ep = await endpoint();
-      const subscription = `ep:${ep.id}`;
       const dead = await waitFor(
         'the dead letter',
         async () => {
-          const page = await json<{ data: DeliveryView[] }>(
-            `${adminUrl}/admin/v1/deliveries/dead?subscription=${subscription}`,
+          const page = await json<{ data: DeadLetterView[] }>(
+            `${adminUrl}/admin/v1/apps/acme/endpoints/${ep.id}/dead`,
             { headers: ADMIN },
           );
-          // The message's event is evt_ with the same Snowflake as its msg_ id.
-          return page.data.find((d) => d.event_id === `evt_${message.id.slice('msg_'.length)}`);
+          return page.data.find((d) => d.message_id === message.id);
         },
         DELIVERED_MS,
       );
@@ -209,19 +207,16 @@ test('the demo publishes order events through Junction to a customer endpoint th
       assert.equal((await endpoint()).disabled, true, '410 Gone disabled the endpoint');
       assert.equal((await admin.getMessage('acme', message.id)).deliveries[0]?.status, 'dead');
 
-      // The README's command lists it, on the running demo's store.
-      const listed = await junction(['dlq', 'list', '--json', '-c', CONFIG], env);
+      // The README's commands, on the running demo's store.
+      const listed = await junction(['webhooks', 'dead', 'acme', '--json', '-c', CONFIG], env);
       assert.equal(listed.code, 0, listed.stderr);
-      assert.ok((JSON.parse(listed.stdout) as DeliveryView[]).some((d) => d.id === dead.id));
+      assert.ok((JSON.parse(listed.stdout) as DeadLetterView[]).some((d) => d.message_id === message.id));
 
       await fail(null); // Acme fixed its endpoint
       await admin.updateEndpoint('acme', ep.id, { disabled: false });
-      const recovered = await json<{ replayed: number }>(`${adminUrl}/admin/v1/deliveries/replay`, {
-        method: 'POST',
-        headers: { ...ADMIN, 'content-type': 'application/json' },
-        body: JSON.stringify({ subscription, from: new Date(Date.now() - 3_600_000).toISOString() }),
-      });
-      assert.ok(recovered.replayed >= 1);
+      const recovered = await junction(['webhooks', 'recover', 'acme', '--since', '1h', '-c', CONFIG], env);
+      assert.equal(recovered.code, 0, recovered.stderr);
+      assert.match(recovered.stdout, /^recovered [1-9]\d* dead letters/);
       const got = await waitFor(
         'the recovered message at Acme',
         async () => (await receivedFor(orderId, 'order.created')).find((r) => r.status === 204),
