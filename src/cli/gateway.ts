@@ -33,7 +33,13 @@ import {
 } from '../ingress/index.ts';
 import { listenerTls } from '../ingress/tls.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { createEndpointResolver, startPurgeTimer } from '../webhooks/index.ts';
+import {
+  createEndpointLimits,
+  createEndpointResolver,
+  createOperationalEvents,
+  redisEndpointPacing,
+  startPurgeTimer,
+} from '../webhooks/index.ts';
 import { VERSION } from './version.ts';
 
 export interface GatewayOptions {
@@ -114,7 +120,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Outbound webhooks (docs/webhooks-outbound.md): the delivery worker sends `ep:` deliveries through
   // the endpoint resolver; the purge removes what was deleted long ago and old payloads, hourly.
   const webhookSettings = () => loaded.config.webhooks;
-  const resolver = createEndpointResolver({ store, services, settings: webhookSettings });
+  // Endpoint rate limits are shared by every node through Redis when there is one.
+  const sharedRates = services.redisUrl ? redisEndpointPacing(services.redisUrl, services.logger) : undefined;
+  const resolver = createEndpointResolver({
+    store,
+    services,
+    settings: webhookSettings,
+    limits: createEndpointLimits(sharedRates),
+    // The hub is started below; operational events go to its intake once it runs.
+    operational: createOperationalEvents({
+      intake: () => hub?.intake,
+      logger: services.logger,
+      registry: services.metrics.registry,
+    }),
+  });
   const purge = startPurgeTimer(store, webhookSettings, services.logger);
   if (config.webhooks.encryptionKey === undefined) {
     void store.webhooks.endpoints
@@ -133,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Pollers, brokers and the delivery worker stop while the store is still open.
     await hub?.close();
     await resolver.close();
+    sharedRates?.close();
     await purge.stop();
     await audit.close();
     if (heartbeat) {

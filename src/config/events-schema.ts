@@ -135,7 +135,11 @@ export const BrokerSourceSchema = Type.Union([
 export const SubscriptionSchema = Type.Object(
   {
     sources: Type.Optional(
-      Type.Array(Name, { minItems: 1, description: 'Sources it takes events from; default all' }),
+      Type.Array(Name, {
+        minItems: 1,
+        description:
+          "Sources it takes events from; default all. `junction`: Junction's operational events (endpoint.disabled, message.attempt.*)",
+      }),
     ),
     types: Type.Array(TypePattern, { default: ['*'], minItems: 1, description: 'Event types it takes' }),
     filter: Type.Optional(

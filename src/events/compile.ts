@@ -16,6 +16,12 @@ import { type CompiledSubscription, compileSubscriptions } from './subscriptions
 import { type Clock, createVerifier, type VerifyConfig } from './verify/index.ts';
 import { keptHeaders, type WebhookSource, webhookPath } from './webhooks.ts';
 
+/**
+ * Junction's own operational events (outbound webhook endpoint health, src/webhooks/
+ * operational-events.ts) are stored under this source: subscriptions may name it, no source may.
+ */
+export const RESERVED_SOURCE = 'junction';
+
 export interface CompiledEvents {
   readonly config: EventsConfig;
   readonly sources: readonly WebhookSource[];
@@ -39,7 +45,9 @@ export function compileEvents(loaded: LoadedConfig, options: { now?: Clock } = {
   for (const [kind, map] of Object.entries(kinds)) {
     for (const name of Object.keys(map)) {
       const first = owner.get(name);
-      if (first !== undefined)
+      if (name === RESERVED_SOURCE)
+        issue(`/events/${kind}/${name}`, `source name ${name} is reserved for Junction's operational events`);
+      else if (first !== undefined)
         issue(`/events/${kind}/${name}`, `source name ${name} is also used in events.${first}`);
       else owner.set(name, kind);
     }
@@ -68,7 +76,13 @@ export function compileEvents(loaded: LoadedConfig, options: { now?: Clock } = {
     }
   }
   for (const b of brokerConfigIssues(config)) issue(b.path, b.message);
-  const subscriptions = compileSubscriptions(config.subscriptions, new Set(owner.keys()), issue);
+  // "Every source" means every configured one: operational events reach only subscriptions that
+  // name `junction`, so adding them changes nothing for existing subscriptions.
+  const subscriptions = compileSubscriptions(
+    config.subscriptions,
+    new Set([...owner.keys(), RESERVED_SOURCE]),
+    issue,
+  ).map((s) => (s.sources === undefined ? { ...s, sources: new Set(owner.keys()) } : s));
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new JunctionError(ConfigInvalid, formatIssues(issues), { extensions: { issues } });

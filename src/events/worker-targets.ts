@@ -28,6 +28,35 @@ export interface ResolvedTarget extends Target {
   retry: SubscriptionConfig['retry'];
   /** An explicit schedule (outbound webhook endpoints): one delay per retry, with jitter. */
   schedule?: RetrySchedule;
+  /**
+   * Asked by the worker before `send`, with the delivery: undefined to go (a limit may now be held
+   * for this delivery until `send` ends, so the worker then sends exactly once), or a `TargetWait`
+   * to hold it (rate or concurrency limit, open circuit breaker; then `send` is not called).
+   */
+  admit?(delivery: ResolvingDelivery): Promise<TargetWait | undefined>;
+  /**
+   * What became of the delivery after the attempt (the store write succeeded): the resolver's
+   * operational events (e.g. `message.attempt.exhausted` on `dead`). Must not throw.
+   */
+  settled?(result: 'delivered' | 'retried' | 'dead', outcome: DeliveryOutcome): void | Promise<void>;
+}
+
+/**
+ * "Not now": the target is held (a rate or concurrency limit, an open circuit breaker). The delivery
+ * goes back to the queue due at `wait` (epoch ms) without an attempt counted; with `backlogUntil`,
+ * every other delivery of the subscription due by now is pushed to then in one statement, so the
+ * worker does not claim them one by one only to give them back.
+ */
+export interface TargetWait {
+  wait: number;
+  backlogUntil?: number;
+}
+
+/** The delivery a resolver is asked about. */
+export interface ResolvingDelivery {
+  id: string;
+  /** Attempts so far, the one about to be made included (1 on the first). */
+  attempts: number;
 }
 
 /**

@@ -47,7 +47,7 @@ import {
 } from './destinations/index.ts';
 import { nextStep, type RetrySchedule, scheduledStep } from './retry-schedule.ts';
 import { type DeliveryResult, deliveryMetrics } from './worker-metrics.ts';
-import { createTargets, type TargetResolver } from './worker-targets.ts';
+import { createTargets, type TargetResolver, type TargetWait } from './worker-targets.ts';
 
 export interface DeliveryWorkerOptions {
   /** The running `events:` config, read on every claim so a reload takes effect at once. */
@@ -104,6 +104,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeUp: (() => void) | undefined;
   let woken = false;
   let lastConfig: EventsConfig | undefined;
+  /** The earliest time a target asked to be tried again (TargetWait): the idle pause ends then. */
+  let soonest = Number.POSITIVE_INFINITY;
 
   /** Resolves after `ms`, or sooner on wake(), a freed slot or close(). */
   function pause(ms: number): Promise<void> {
@@ -126,6 +128,18 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   function wake(): void {
     if (wakeUp) wakeUp();
     else woken = true;
+  }
+
+  /**
+   * The idle pause: `idlePollMs`, or less when a held target's delivery falls due sooner (a rate
+   * slot 100 ms away is claimed then, not up to `idlePollMs` late).
+   */
+  function idleMs(idlePollMs: number): number {
+    const t = Date.now();
+    if (soonest > t + idlePollMs) return idlePollMs;
+    const ms = Math.max(1, soonest - t);
+    soonest = Number.POSITIVE_INFINITY;
+    return ms;
   }
 
   /** Whether the resolver has work it could claim (a gateway with no outbound endpoints has none). */
@@ -165,7 +179,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       if (claimed.length > 0) await dispatch(claimed, config);
       // A full claim means more may be due: claim again as soon as a slot is free.
-      if (claimed.length < free) await pause(idlePollMs);
+      if (claimed.length < free) await pause(idleMs(idlePollMs));
     }
   }
 
@@ -238,12 +252,32 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   /** A delivery to a target the resolver finds at run time (an outbound webhook endpoint). */
   async function workResolved(d: Delivery, event: StoredEvent | undefined, resolver: TargetResolver) {
+    // The event was deleted (retention) after the claim; its deliveries went with it.
+    if (event === undefined) return;
     let target: Awaited<ReturnType<TargetResolver['resolve']>>;
+    let held: TargetWait | undefined;
     try {
       target = await resolver.resolve(d.subscription, abort.signal);
+      if (target !== undefined && target !== 'paused')
+        held = await target.admit?.({ id: d.id, attempts: d.attempts });
     } catch (err) {
       warn(err, `delivery worker: cannot resolve ${d.subscription}`);
       target = 'paused';
+    }
+    if (held !== undefined) {
+      // Held (rate, concurrency, breaker): back to the queue unsent, the slot freed for other work.
+      const now = Date.now();
+      const due = Math.max(now, Math.ceil(held.wait));
+      soonest = Math.min(soonest, due);
+      await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, due, now));
+      if (held.backlogUntil !== undefined) {
+        try {
+          await store.deliveries.postponeDue(d.subscription, Math.ceil(held.backlogUntil), now);
+        } catch (err) {
+          warn(err, "delivery worker: postponing a held endpoint's backlog failed");
+        }
+      }
+      return;
     }
     if (target === 'paused') {
       await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, Date.now() + recheckMs));
@@ -259,10 +293,16 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       );
       return;
     }
-    if (event === undefined) return;
     const outcome = await target.send(outgoing(event));
     if (outcome.ms > 0) metrics.duration.labels({ subscription: labelOf(d) }).observe(outcome.ms / 1000);
-    await finish(d, target.retry, outcome, target.schedule);
+    const result = await finish(d, target.retry, outcome, target.schedule);
+    if (result !== undefined && target.settled !== undefined) {
+      try {
+        await target.settled(result, outcome);
+      } catch (err) {
+        warn(err, `delivery worker: the resolver failed after ${d.subscription}'s attempt`);
+      }
+    }
   }
 
   async function finish(
@@ -270,18 +310,19 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     retry: SubscriptionConfig['retry'],
     outcome: DeliveryOutcome,
     schedule?: RetrySchedule,
-  ): Promise<void> {
+  ): Promise<'delivered' | 'retried' | 'dead' | undefined> {
     const now = Date.now();
     if (outcome.kind === 'delivered') {
-      await settle(d, 'delivered', store.deliveries.complete(d.id, owner, now));
-      return;
+      return (await settle(d, 'delivered', store.deliveries.complete(d.id, owner, now)))
+        ? 'delivered'
+        : undefined;
     }
     const error = `${outcome.code}: ${outcome.error}`;
     const status = outcome.status ?? null;
     if (outcome.kind === 'retry' && outcome.code === DestinationAborted.code && closed) {
       // Shutting down: not the destination's failure. Due again now, for another node.
       await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, now));
-      return;
+      return undefined;
     }
     const step =
       outcome.kind === 'reject'
@@ -290,8 +331,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
           ? scheduledStep(d.attempts, schedule, outcome, random)
           : nextStep(d.attempts, retry, outcome.retryAfterMs, random);
     if (step.kind === 'retry') {
-      await settle(d, 'retried', store.deliveries.retry(d.id, owner, now + step.delayMs, error, status, now));
-      return;
+      const write = store.deliveries.retry(d.id, owner, now + step.delayMs, error, status, now);
+      return (await settle(d, 'retried', write)) ? 'retried' : undefined;
     }
     // A resolved target handles its own 410 (an outbound endpoint is disabled by its resolver).
     if (outcome.code === DestinationGone.code && !options.resolver?.handles(d.subscription)) {
@@ -300,7 +341,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         'the destination is gone (HTTP 410): disable this subscription (enabled: false) or fix its URL',
       );
     }
-    await settle(d, 'dead', store.deliveries.deadLetter(d.id, owner, error, status, now), outcome.code);
+    const write = store.deliveries.deadLetter(d.id, owner, error, status, now);
+    return (await settle(d, 'dead', write, outcome.code)) ? 'dead' : undefined;
   }
 
   /** Resolved subscriptions are one label: one series per customer endpoint would not scale. */
@@ -308,16 +350,24 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     return options.resolver?.handles(d.subscription) ? 'resolved' : d.subscription;
   }
 
-  /** Counts what became of the delivery; a write the lease no longer allowed is `lease_lost`. */
-  async function settle(d: Delivery, result: DeliveryResult, write: Promise<boolean>, code?: string) {
+  /**
+   * Counts what became of the delivery; a write the lease no longer allowed is `lease_lost` (false).
+   */
+  async function settle(
+    d: Delivery,
+    result: DeliveryResult,
+    write: Promise<boolean>,
+    code?: string,
+  ): Promise<boolean> {
     const labels = { subscription: labelOf(d) };
     if (!(await write)) {
       logger.info({ delivery: d.id }, 'the lease expired and another worker took the delivery');
       metrics.deliveries.labels({ ...labels, outcome: 'lease_lost' }).inc();
-      return;
+      return false;
     }
     metrics.deliveries.labels({ ...labels, outcome: result }).inc();
     if (result === 'dead') metrics.dead.labels({ ...labels, code: code ?? 'unknown' }).inc();
+    return true;
   }
 
   /** Keeps the leases of long attempts (a slow endpoint, a batch waiting to fill) from expiring. */

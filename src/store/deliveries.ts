@@ -150,6 +150,18 @@ export class DeliveryRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  /**
+   * Pushes every pending delivery of `subscription` that is due by `now` to `nextAttemptAt`, in one
+   * statement (no attempt counted): an outbound endpoint whose rate schedule or circuit breaker holds
+   * it for a while gives its whole backlog back at once instead of the worker claiming and postponing
+   * it row by row. Rows due later (retries, booked slots) are left alone. Returns how many moved.
+   */
+  async postponeDue(subscription: string, nextAttemptAt: number, now: number = Date.now()): Promise<number> {
+    checkEpochMs('nextAttemptAt', nextAttemptAt);
+    const result = await this.postponeDueQuery(subscription, nextAttemptAt, now).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** Moves the delivery to the dead-letter queue; false if the caller no longer holds its lease. */
   async deadLetter(
     id: string,
@@ -298,6 +310,16 @@ export class DeliveryRepository {
       next_attempt_at: nextAttemptAt,
       updated_at: now,
     }));
+  }
+
+  /** Index: deliveries_subscription_status_id_idx (subscription, status), due time filtered. */
+  postponeDueQuery(subscription: string, nextAttemptAt: number, now: number) {
+    return this.#db
+      .updateTable('deliveries')
+      .set({ next_attempt_at: nextAttemptAt, updated_at: now })
+      .where('subscription', '=', subscription)
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now);
   }
 
   /** Index: deliveries_status_id_idx, read no further than `cap` entries. */

@@ -274,6 +274,12 @@ function eventQueries(store: Store, now: number): PlanCase[] {
     { name: 'deliveries.get', query: dq.getQuery(dlv), kind: 'lookup' },
     { name: 'deliveries.postpone', query: dq.postponeQuery(dlv, 'w', now, now), kind: 'lookup' },
     {
+      name: 'deliveries.postponeDue',
+      query: dq.postponeDueQuery('ep:ep_1', now + 1_000, now),
+      kind: 'lookup',
+      uses: bySub,
+    },
+    {
       name: 'deliveries.count',
       query: dq.countQuery('pending', 100_000),
       // 'ordered': SQLite's outer SCAN reads the capped subquery's rows, not a table.

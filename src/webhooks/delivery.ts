@@ -13,11 +13,21 @@
  *   `evt_…`), the stored payload byte for byte, and Standard Webhooks signatures.
  * - Every attempt is appended to the attempt log (status, HTTP status, duration, error with the first
  *   4 KiB of a refusal's body).
- * - Retries follow the settings' schedule (`retryScheduleMs` ± `retryJitter`, `Retry-After` up to
- *   `maxRetryAfterMs`, ≥ `slowDownMs` after 429, 502, 504 and timeouts), and attempts time out after
- *   `timeoutMs`. Endpoint rows have no schedule of their own yet: the settings' applies to all.
- * - A 410 Gone disables the endpoint (`disabled_at`, audited as a system action); the worker
- *   dead-letters that delivery and the endpoint's other deliveries wait as for any disabled endpoint.
+ * - Retries follow a schedule — the endpoint's `retryScheduleMs`, else its application's, else the
+ *   settings' — ± `retryJitter`, `Retry-After` up to `maxRetryAfterMs`, ≥ `slowDownMs` after 429,
+ *   502, 504 and timeouts; attempts time out after `timeoutMs`.
+ * - Before each attempt the worker asks `admit`: the endpoint's circuit breaker (endpoint-breaker.ts)
+ *   and its rate and concurrency limits (endpoint-limits.ts) may hold the delivery, which then goes
+ *   back to the queue unsent (no attempt counted), with the endpoint's due backlog when the hold is
+ *   long.
+ * - Health: the first failed attempt after a success sets the endpoint's `failing_since`, a success
+ *   clears it (a write only when it changes: the row held says whether it is set); a failed attempt
+ *   `autoDisableAfterMs` (5 days) after `failing_since` disables the endpoint.
+ * - A 410 Gone disables the endpoint too. Either disable sets `disabled_at`, is audited as a system
+ *   action (reason `destination_gone` or `endpoint_failing`) and emits `endpoint.disabled`; the
+ *   endpoint's other deliveries wait as for any disabled endpoint.
+ * - Operational events (operational-events.ts): `message.attempt.failing` on a message's 4th failed
+ *   attempt, `message.attempt.exhausted` when its delivery is dead.
  */
 import { LRUCache } from 'lru-cache';
 import type { Services } from '../core/services.ts';
@@ -25,12 +35,17 @@ import {
   createDestination,
   type DeliveryOutcome,
   type Destination,
+  DestinationAborted,
   DestinationGone,
   type DestinationOptions,
   type OutgoingEvent,
 } from '../events/destinations/index.ts';
-import type { ResolvedTarget, TargetResolver } from '../events/worker-targets.ts';
+import type { ResolvedTarget, TargetResolver, TargetWait } from '../events/worker-targets.ts';
 import { messageIdOf, type Store, type WebhookApp, type WebhookEndpoint } from '../store/index.ts';
+import { createEndpointBreakers, type EndpointBreakers } from './endpoint-breaker.ts';
+import { createEndpointLimits, type EndpointLimits } from './endpoint-limits.ts';
+import { endpointHealthMetrics } from './endpoint-metrics.ts';
+import { FAILING_AFTER_ATTEMPTS, type OperationalEvents } from './operational-events.ts';
 import { secretBoxOf } from './secret-box.ts';
 import { signingSecrets } from './secrets.ts';
 import type { WebhookSettings } from './settings.ts';
@@ -55,11 +70,23 @@ export interface EndpointResolver extends TargetResolver {
 
 export interface EndpointResolverOptions {
   store: Pick<Store, 'webhooks'>;
-  services: Pick<Services, 'ids' | 'logger' | 'audit'>;
+  services: Pick<Services, 'ids' | 'logger' | 'audit'> & Partial<Pick<Services, 'metrics'>>;
   settings: () => WebhookSettings;
   destinationOptions?: DestinationOptions;
+  /**
+   * The clock of the attempt log and of endpoint health (`failing_since`, auto-disable); tests move
+   * it days ahead. Holds (limits, breaker) keep the real clock: the queue's due times are real.
+   */
   now?: () => number;
+  /** Rate and concurrency limits; default in memory (`createEndpointLimits(redisEndpointPacing(…))` shares rates). */
+  limits?: EndpointLimits;
+  /** Where `endpoint.disabled` and `message.attempt.*` go; none: not emitted. */
+  operational?: OperationalEvents;
 }
+
+/** Why an endpoint is disabled by delivery (the audit entry's reason, the metric's label). */
+const GONE = DestinationGone.code;
+export const ENDPOINT_FAILING = 'endpoint_failing';
 
 interface Built {
   key: string;
@@ -83,6 +110,11 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
   });
   const built = new Map<string, Built>();
   const closing = new Set<Promise<void>>();
+  const limits = options.limits ?? createEndpointLimits();
+  const breakers: EndpointBreakers = createEndpointBreakers();
+  const metrics = services.metrics && endpointHealthMetrics(services.metrics.registry);
+  const counts = () => breakers.counts();
+  metrics?.breakerSources.add(counts);
 
   function retire(b: Built): void {
     const p = b.destination
@@ -153,29 +185,138 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
   // "Any live endpoint?" for an idle worker, asked at most every ACTIVE_TTL_MS (one indexed read).
   let active: { value: boolean; at: number } | undefined;
 
-  /** 410 Gone: the receiver says the endpoint no longer exists, so it is disabled until re-enabled. */
-  async function disableGone(ep: WebhookEndpoint, outcome: DeliveryOutcome) {
+  /**
+   * Disables the endpoint until re-enabled: it answered 410 Gone (the receiver says it no longer
+   * exists), or every attempt failed for `autoDisableAfterMs`.
+   */
+  async function disable(
+    app: WebhookApp,
+    ep: WebhookEndpoint,
+    reason: typeof GONE | typeof ENDPOINT_FAILING,
+    messageId: string,
+    outcome: DeliveryOutcome,
+  ) {
+    const t = now();
     try {
-      const after = await store.webhooks.endpoints.update(ep.appId, ep.id, { disabled: true }, now());
+      const after = await store.webhooks.endpoints.update(ep.appId, ep.id, { disabled: true }, t);
       rows.delete(ep.id);
       active = undefined;
       if (after === undefined) return;
+      metrics?.disabled.labels({ reason }).inc();
       services.logger.warn(
-        { endpoint: ep.id, app: ep.appId, status: outcome.status },
-        'the webhook endpoint answered 410 Gone: it is disabled',
+        { endpoint: ep.id, app: ep.appId, status: outcome.status, failingSince: ep.failingSince },
+        reason === GONE
+          ? 'the webhook endpoint answered 410 Gone: it is disabled'
+          : 'every attempt to the webhook endpoint failed for autoDisableAfterMs: it is disabled',
       );
       services.audit.record({
         action: 'webhook.endpoint.update',
         outcome: 'success',
         actor: { kind: 'system', id: 'webhook-delivery' },
         resource: ep.id,
-        reason: DestinationGone.code,
+        reason,
         before: endpointView(ep),
         after: endpointView(after),
       });
     } catch (err) {
-      services.logger.warn({ err, endpoint: ep.id }, 'disabling a gone webhook endpoint failed');
+      services.logger.warn({ err, endpoint: ep.id }, 'disabling a webhook endpoint failed');
+      return;
     }
+    // Racing nodes disabling on the same run of failures store one event (same key).
+    const key = reason === GONE ? `gone:${messageId}` : `failing:${ep.failingSince}`;
+    await options.operational?.endpointDisabled(
+      app,
+      ep,
+      { trigger: reason === GONE ? 'gone' : 'failing', failSince: ep.failingSince, key },
+      t,
+    );
+  }
+
+  /** Breaker, health and operational events after an attempt (never throws). */
+  async function afterAttempt(
+    app: WebhookApp,
+    ep: WebhookEndpoint,
+    messageId: string,
+    outcome: DeliveryOutcome,
+    admitted: { trial: boolean; attempts: number } | undefined,
+  ) {
+    // Shutting down aborted the attempt: says nothing about the endpoint.
+    if (outcome.kind === 'retry' && outcome.code === DestinationAborted.code) {
+      if (admitted?.trial) breakers.record(ep.id, 'neutral', true, Date.now(), options.settings().breaker);
+      return;
+    }
+    const settings = options.settings();
+    const verdict = breakerVerdict(outcome);
+    const transition = breakers.record(
+      ep.id,
+      verdict,
+      admitted?.trial ?? false,
+      Date.now(),
+      settings.breaker,
+    );
+    if (transition !== undefined) {
+      metrics?.breaker.labels({ transition }).inc();
+      const state = breakers.state(ep.id);
+      services.logger[transition === 'closed' ? 'info' : 'warn'](
+        {
+          endpoint: ep.id,
+          app: ep.appId,
+          until: state.state === 'open' ? new Date(state.until).toISOString() : undefined,
+        },
+        `webhook endpoint circuit breaker ${transition}`,
+      );
+    }
+    try {
+      if (outcome.kind === 'delivered') {
+        if (ep.failingSince !== null && (await store.webhooks.endpoints.markHealthy(ep.id))) {
+          ep.failingSince = null;
+        }
+        return;
+      }
+      const t = now();
+      if (ep.failingSince === null) {
+        if (await store.webhooks.endpoints.markFailing(ep.id, t)) ep.failingSince = t;
+        // Another node started the run: read the row again for its start.
+        else rows.delete(ep.id);
+      }
+      if (outcome.kind === 'reject' && outcome.code === GONE) {
+        await disable(app, ep, GONE, messageId, outcome);
+      } else if (
+        ep.failingSince !== null &&
+        settings.autoDisableAfterMs > 0 &&
+        t - ep.failingSince >= settings.autoDisableAfterMs
+      ) {
+        await disable(app, ep, ENDPOINT_FAILING, messageId, outcome);
+      }
+      if (admitted?.attempts === FAILING_AFTER_ATTEMPTS)
+        await messageEvent('message.attempt.failing', app, ep, messageId, outcome);
+    } catch (err) {
+      services.logger.warn({ err, endpoint: ep.id }, "recording a webhook endpoint's health failed");
+    }
+  }
+
+  async function messageEvent(
+    type: 'message.attempt.failing' | 'message.attempt.exhausted',
+    app: WebhookApp,
+    ep: WebhookEndpoint,
+    messageId: string,
+    outcome: DeliveryOutcome,
+  ) {
+    if (options.operational === undefined || outcome.kind === 'delivered') return;
+    const t = now();
+    const message = await store.webhooks.messages.get(app.id, messageId).catch(() => undefined);
+    await options.operational.messageAttempt(
+      type,
+      app,
+      ep,
+      { id: messageId, eventId: message?.eventId ?? null },
+      {
+        responseStatusCode: outcome.status ?? null,
+        error: `${outcome.code}: ${outcome.error}`,
+        timestamp: new Date(t).toISOString(),
+      },
+      t,
+    );
   }
 
   return {
@@ -194,29 +335,83 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
         return 'paused';
       const settings = options.settings();
       const destination = destinationOf(endpoint, settings);
+      let admitted: { trial: boolean; attempts: number; done?: (ms: number) => void } | undefined;
+      let messageId = '';
       return {
         retry: DEFAULT_RETRY,
         schedule: {
-          delaysMs: settings.retryScheduleMs,
+          delaysMs: endpoint.retryScheduleMs ?? app.retryScheduleMs ?? settings.retryScheduleMs,
           jitter: settings.retryJitter,
           maxRetryAfterMs: settings.maxRetryAfterMs,
           slowDownMs: settings.slowDownMs,
         },
-        async send(event: OutgoingEvent) {
-          const messageId = messageIdOf(event.id);
-          const outcome = await destination.deliver([{ ...event, id: messageId }], signal);
-          await logAttempt(endpoint, messageId, outcome);
-          if (outcome.kind === 'reject' && outcome.code === DestinationGone.code) {
-            await disableGone(endpoint, outcome);
+        async admit(delivery): Promise<TargetWait | undefined> {
+          const b = breakers.admit(endpoint.id, Date.now(), settings.breaker);
+          if (!b.ok) {
+            metrics?.waits.labels({ reason: 'breaker' }).inc();
+            return { wait: b.until, backlogUntil: b.until };
           }
+          let a: Awaited<ReturnType<EndpointLimits['acquire']>>;
+          try {
+            a = await limits.acquire(endpoint.id, delivery.id, {
+              ratePerSecond: endpoint.rateLimit ?? app.rateLimit,
+              maxConcurrency: endpoint.maxConcurrency,
+            });
+          } catch (err) {
+            if (b.trial) breakers.record(endpoint.id, 'neutral', true, Date.now(), settings.breaker);
+            throw err;
+          }
+          if (!a.ok) {
+            if (b.trial) breakers.record(endpoint.id, 'neutral', true, Date.now(), settings.breaker);
+            metrics?.waits.labels({ reason: a.reason }).inc();
+            return { wait: a.until, backlogUntil: a.backlogUntil };
+          }
+          admitted = { trial: b.trial, attempts: delivery.attempts, done: a.done };
+          return undefined;
+        },
+        async send(event: OutgoingEvent) {
+          messageId = messageIdOf(event.id);
+          const started = Date.now();
+          let outcome: DeliveryOutcome;
+          try {
+            outcome = await destination.deliver([{ ...event, id: messageId }], signal);
+          } finally {
+            admitted?.done?.(Date.now() - started);
+          }
+          await logAttempt(endpoint, messageId, outcome);
+          await afterAttempt(app, endpoint, messageId, outcome, admitted);
           return outcome;
+        },
+        async settled(result, outcome) {
+          if (result !== 'dead') return;
+          try {
+            await messageEvent('message.attempt.exhausted', app, endpoint, messageId, outcome);
+          } catch (err) {
+            services.logger.warn(
+              { err, endpoint: endpoint.id },
+              'webhooks: message.attempt.exhausted failed',
+            );
+          }
         },
       };
     },
     async close() {
+      metrics?.breakerSources.delete(counts);
       for (const b of built.values()) retire(b);
       built.clear();
       while (closing.size > 0) await Promise.all(closing);
     },
   };
+}
+
+/**
+ * What an attempt's outcome says about the endpoint's availability: no answer, a timeout or a 5xx
+ * count toward opening its breaker; any answer below 500 proves it is up (a 4xx refuses this
+ * message, not the endpoint) except 429, which asks for less traffic and decides nothing.
+ */
+export function breakerVerdict(outcome: DeliveryOutcome): 'failed' | 'ok' | 'neutral' {
+  if (outcome.kind === 'delivered') return 'ok';
+  if (outcome.status === 429) return 'neutral';
+  if (outcome.status === undefined || outcome.status >= 500) return 'failed';
+  return 'ok';
 }

@@ -27,6 +27,13 @@ export {
   type EndpointResolver,
   type EndpointResolverOptions,
 } from './delivery.ts';
+export { type BreakerSettings, createEndpointBreakers, type EndpointBreakers } from './endpoint-breaker.ts';
+export {
+  createEndpointLimits,
+  type EndpointLimits,
+  type EndpointLimitsOptions,
+  redisEndpointPacing,
+} from './endpoint-limits.ts';
 export {
   WebhookDeliveryInFlight,
   WebhookEndpointDisabled,
@@ -45,6 +52,12 @@ export {
   WebhookUrlInvalid,
 } from './errors.ts';
 export { registerSchema } from './event-types.ts';
+export {
+  createOperationalEvents,
+  FAILING_AFTER_ATTEMPTS,
+  OPERATIONAL_SOURCE,
+  type OperationalEvents,
+} from './operational-events.ts';
 export { checkSchema, validatePayload } from './payload-schema.ts';
 export {
   PURGE_INTERVAL_MS,

@@ -114,6 +114,41 @@ export const WebhookSettingsSchema = Type.Object(
       default: 15_000,
       description: 'Response timeout of one attempt, connect to last byte; later is a retry',
     }),
+    breaker: Type.Object(
+      {
+        failures: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 5,
+          description:
+            'Failed attempts in a row (no answer, timeout, 5xx) to one endpoint that open its circuit breaker',
+        }),
+        cooldownMs: Type.Integer({
+          minimum: 1,
+          maximum: DAY_MS,
+          default: 30_000,
+          description:
+            "How long an opened breaker holds the endpoint's deliveries (no attempt, none counted) before one trial",
+        }),
+        maxCooldownMs: Type.Integer({
+          minimum: 1,
+          maximum: DAY_MS,
+          default: 10 * MIN_MS,
+          description: 'The cooldown doubles after each failed trial, up to this',
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Per-endpoint circuit breaker: one dead endpoint costs no worker capacity',
+      },
+    ),
+    autoDisableAfterMs: Type.Integer({
+      minimum: 0,
+      default: 5 * DAY_MS,
+      description:
+        'An endpoint whose attempts have all failed for this long is disabled (any success resets the clock); 0: never',
+    }),
   },
   {
     additionalProperties: false,
