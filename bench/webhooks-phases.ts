@@ -198,21 +198,16 @@ export async function runStore(
   const refApp = await prepareReference(kind, refUrl, o.sync, o.endpoints, receiverOrigin);
   const gwUrl = await site.fresh('gw');
   const dir = await mkdtemp(path.join(tmp, `${kind}-gw-`));
-  // A gateway with only outbound webhooks opens SQLite at synchronous=NORMAL (src/cli/gateway.ts syncs
-  // every commit only when the config has an inbound source). An inert source makes it FULL, so a
-  // 202 means on disk, as DESIGN.md promises; --sqlite-sync normal measures the shipped default.
-  const inert = kind === 'sqlite' && o.sync === 'FULL';
+  // store.sqliteSynchronous: FULL (the default: a 202 means on disk, as DESIGN.md promises) or, with
+  // --sqlite-sync normal, NORMAL (survives a killed process only).
   const junction = await startJunction({
     tmp: dir,
     logLevel: 'warn',
     config: {
       admin: { token: o.token },
-      store: { url: gwUrl },
+      store: { url: gwUrl, ...(kind === 'sqlite' ? { sqliteSynchronous: o.sync } : {}) },
       events: {
         worker: { concurrency: o.workerConcurrency },
-        ...(inert
-          ? { sources: { inert: { verify: { provider: 'stripe', secrets: ['whsec_inert_0123456789'] } } } }
-          : {}),
       },
       // Long response timeout: the accept phase holds the first deliveries unanswered on purpose.
       webhooks: { allowHosts: ['127.0.0.1'], timeoutMs: 120_000 },
@@ -379,7 +374,7 @@ export async function runStore(
         'deliver/direct': r3(deliver.deliveriesPerS, direct.rps),
         'drain/direct': r3(drain.deliveriesPerS, direct.rps),
       },
-      ...(kind === 'sqlite' ? { gatewaySqliteSynchronous: inert ? 'FULL' : 'NORMAL' } : {}),
+      ...(kind === 'sqlite' ? { gatewaySqliteSynchronous: o.sync } : {}),
       problems,
     };
   } finally {

@@ -6,13 +6,22 @@
  * id as `webhook-id`, and the attempt is in the attempt log. The purge timer removes what was deleted.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { waitFor } from '../src/events/worker-testing.ts';
-import { createWebhookClient, startPurgeTimer, WebhookApiError } from '../src/webhooks/index.ts';
+import {
+  createWebhookClient,
+  LOCAL_KEY_FILE,
+  startPurgeTimer,
+  WebhookApiError,
+} from '../src/webhooks/index.ts';
 import { startTestGateway } from './helpers/gateway.ts';
 
 interface Hit {
@@ -99,4 +108,49 @@ test('the purge timer removes applications deleted longer ago than deletedRetent
   await waitFor('the purge', async () =>
     (await gw.gateway.store.webhooks.apps.get(app.id, { deleted: true })) === undefined ? true : undefined,
   );
+});
+
+test('a sent message wakes the delivery worker: it goes out without waiting for the next poll', async (t) => {
+  // A poll every 10 minutes: only the wake-up of the send can explain a delivery within the wait.
+  const gw = await startTestGateway(t, {
+    webhooks: { allowHosts: ['127.0.0.1'] },
+    events: { worker: { idlePollMs: 600_000 } },
+  });
+  const admin = createWebhookClient({ baseUrl: gw.gateway.adminUrl, token: gw.gateway.adminToken });
+  const receiver = await customer(t);
+  await admin.createEventType({ name: 'ping' });
+  const app = await admin.createApp({ name: 'Awake' });
+  await admin.createEndpoint(app.id, { url: receiver.url });
+  // The idle worker sleeps in its first pause once no live endpoint is found; send after that.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sent = await admin.send(app.id, { event_type: 'ping', payload: { n: 1 } });
+  const hit = await waitFor('the delivery', () => receiver.hits[0]);
+  assert.equal(hit.headers['webhook-id'], sent.id);
+});
+
+test('an embedded gateway seals endpoint secrets with its own key file and syncs every commit', async (t) => {
+  const gw = await startTestGateway(t, { webhooks: { allowHosts: ['127.0.0.1'] } });
+  const { rows } = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(gw.gateway.store.db);
+  assert.equal(rows[0]?.synchronous, 2, 'FULL without any event source: sends are acknowledged too');
+  const admin = createWebhookClient({ baseUrl: gw.gateway.adminUrl, token: gw.gateway.adminToken });
+  const app = await admin.createApp({ name: 'Sealed' });
+  const ep = await admin.createEndpoint(app.id, { url: 'http://127.0.0.1:9/h' });
+  const { key } = await admin.endpointSecret(app.id, ep.id);
+  const stored = await gw.gateway.store.webhooks.endpoints.byId(ep.id);
+  assert.match(stored?.secret ?? '', /^enc:0\./, 'sealed with the key file (version 0)');
+  const file = join(gw.dir, LOCAL_KEY_FILE);
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the key file is readable by its owner only');
+  const fileKey = readFileSync(file, 'utf8').trim();
+  assert.ok(!(stored?.secret ?? '').includes(key.slice(6)));
+
+  // A key configured later: new seals use it, the file key still opens what it sealed.
+  const configured = randomBytes(32).toString('base64');
+  gw.writeConfig({ webhooks: { allowHosts: ['127.0.0.1'], encryptionKey: configured } });
+  assert.equal((await gw.gateway.reload('test')).status, 'applied');
+  assert.equal((await admin.endpointSecret(app.id, ep.id)).key, key);
+  const rotated = await admin.rotateSecret(app.id, ep.id, {});
+  assert.match((await gw.gateway.store.webhooks.endpoints.byId(ep.id))?.secret ?? '', /^enc:1\./);
+  assert.equal((await admin.endpointSecret(app.id, ep.id)).previous[0]?.key, key);
+  assert.equal(readFileSync(file, 'utf8').trim(), fileKey, 'the file is kept');
+  assert.match(rotated.key, /^whsec_/);
 });

@@ -32,13 +32,15 @@ import {
   upstreamSummaries,
 } from '../ingress/index.ts';
 import { listenerTls } from '../ingress/tls.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { openStore, resolveStoreTarget, type Store } from '../store/index.ts';
 import {
   createEndpointLimits,
   createEndpointResolver,
   createOperationalEvents,
+  localKey,
   redisEndpointPacing,
   startPurgeTimer,
+  withLocalKey,
 } from '../webhooks/index.ts';
 import { VERSION } from './version.ts';
 
@@ -71,12 +73,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = loaded;
   const destination = options.logDestination ?? pino.destination({ dest: 1, sync: false });
   const logger = createLogger({ level: config.observability.logLevel, destination });
-  // An event source acknowledges only what is on disk: SQLite syncs every commit then (docs/events.md).
-  const store = await openStore({
-    url: env.JUNCTION_DATABASE_URL || config.store.url,
-    env,
-    synchronous: acknowledgesEvents(config.events) ? 'FULL' : undefined,
-  });
+  // What the gateway acknowledges is on disk (DESIGN.md "Promises"): inbound events, outbound messages
+  // sent through the admin API (created at run time, so no config tells whether there will be any),
+  // idempotency records. SQLite therefore syncs every commit by default (FULL; NORMAL survives a crash
+  // of the process, not of the machine); an event source forces FULL (acknowledgesEvents). See
+  // docs/decisions.md "SQLite syncs every commit".
+  const synchronous = acknowledgesEvents(config.events) ? 'FULL' : config.store.sqliteSynchronous;
+  const store = await openStore({ url: env.JUNCTION_DATABASE_URL || config.store.url, env, synchronous });
   if (config.store.migrate === 'auto') await store.migrate();
 
   const instanceId = randomUUID();
@@ -119,7 +122,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   // Outbound webhooks (docs/webhooks-outbound.md): the delivery worker sends `ep:` deliveries through
   // the endpoint resolver; the purge removes what was deleted long ago and old payloads, hourly.
-  const webhookSettings = () => loaded.config.webhooks;
+  // Endpoint secrets are sealed at rest: with webhooks.encryptionKey, else (SQLite) with the key file
+  // beside the database (src/webhooks/local-key.ts).
+  const fileKey = localKeyOf(store, env.JUNCTION_DATABASE_URL || config.store.url, env);
+  const webhookSettings = () => withLocalKey(loaded.config.webhooks, fileKey);
   // Endpoint rate limits are shared by every node through Redis when there is one.
   const sharedRates = services.redisUrl ? redisEndpointPacing(services.redisUrl, services.logger) : undefined;
   const resolver = createEndpointResolver({
@@ -135,16 +141,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   });
   const purge = startPurgeTimer(store, webhookSettings, services.logger);
-  if (config.webhooks.encryptionKey === undefined) {
-    void store.webhooks.endpoints
-      .anyLive()
-      .then((any) => {
-        if (any)
-          services.logger.warn(
-            'outbound webhook endpoints exist and webhooks.encryptionKey is not set: their signing secrets are stored unencrypted',
-          );
-      })
-      .catch(() => {});
+  if (webhookSettings().encryptionKey === undefined) {
+    services.logger.warn(
+      'webhooks.encryptionKey is not set: outbound webhook endpoint secrets are stored unencrypted in PostgreSQL (every node needs the same key; docs/webhooks-outbound.md "Secrets")',
+    );
   }
   let hub: EventHub | undefined;
   /** Gives back the node id lease, the span exporter and the store: the end of close, or of a failed start. */
@@ -226,6 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     routes: () => routeSummaries(server.runtime),
     upstreams: () => upstreamSummaries(server.runtime),
     webhookSettings,
+    onMessageSent: () => hub?.notifyStored(),
     notReadyReason: async () => {
       if (draining) return 'draining';
       try {
@@ -376,4 +377,11 @@ function restartOnlyListeners(config: LoadedConfig['config']) {
     ca: !!tls.ca,
   };
   return { ...config.listeners, proxy: { ...proxy, tls: handshake } };
+}
+
+/** The embedded store's key file for endpoint secrets; none on PostgreSQL or an in-memory SQLite. */
+function localKeyOf(store: Store, url: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (store.dialect !== 'sqlite') return undefined;
+  const target = resolveStoreTarget({ url }, env);
+  return target.dialect === 'sqlite' && target.dir !== undefined ? localKey(target.dir) : undefined;
 }

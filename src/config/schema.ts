@@ -480,6 +480,11 @@ export const ConfigSchema = Type.Object(
           default: 'auto',
           description: 'auto applies migrations at start; manual leaves it to junction migrate',
         }),
+        sqliteSynchronous: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], {
+          default: 'FULL',
+          description:
+            'SQLite: FULL syncs every commit, so what the gateway acknowledged (outbound messages, idempotency records) survives power loss; NORMAL survives a killed process only and writes faster. Inbound event sources always get FULL',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

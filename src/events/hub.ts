@@ -77,6 +77,11 @@ export interface EventHub {
   stage(next: LoadedConfig): StagedEvents;
   /** `stage(next).apply()`, for callers with no route table to swap alongside. */
   reload(next: LoadedConfig): Promise<readonly MountedEndpoint[]>;
+  /**
+   * Says that events were stored outside the intake (an outbound webhook message sent through the
+   * admin API): the delivery worker wakes now instead of at its next poll.
+   */
+  notifyStored(): void;
   close(): Promise<void>;
 }
 
@@ -190,6 +195,7 @@ export async function startEventHub(options: EventHubOptions): Promise<EventHub>
       await staged.apply();
       return staged.endpoints;
     },
+    notifyStored: () => pipeline.notifyStored(),
     close,
   };
 }

@@ -118,11 +118,16 @@ export class EventPipeline implements EventIntake {
     this.#listeners.push(listener);
   }
 
+  /** Tells the `onStored` listeners that events were stored by someone else (an outbound send). */
+  notifyStored(): void {
+    for (const l of this.#listeners) l();
+  }
+
   async accept(e: IncomingEvent): Promise<{ id: string; duplicate: boolean }> {
     try {
       const result = await this.#accept(e);
       this.#metrics.received.labels(e.source, result.duplicate ? 'duplicate' : 'stored').inc();
-      if (!result.duplicate) for (const l of this.#listeners) l();
+      if (!result.duplicate) this.notifyStored();
       return result;
     } catch (err) {
       this.#metrics.received.labels(e.source, 'rejected').inc();

@@ -103,6 +103,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let closed = false;
   let wakeUp: (() => void) | undefined;
   let woken = false;
+  /** New events were stored since the last claim (an outside wake): claim without asking `active`. */
+  let stored = false;
   let lastConfig: EventsConfig | undefined;
   /** The earliest time a target asked to be tried again (TargetWait): the idle pause ends then. */
   let soonest = Number.POSITIVE_INFINITY;
@@ -164,10 +166,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       const { concurrency, leaseMs, idlePollMs } = config.worker;
       const free = concurrency - inFlight.size;
-      if (free <= 0 || (Object.keys(config.subscriptions).length === 0 && !(await resolverActive()))) {
+      // The resolver's "no live endpoint" answer is cached; an outbound send says otherwise at once.
+      const idle =
+        Object.keys(config.subscriptions).length === 0 && !stored && !(await resolverActive());
+      if (free <= 0 || idle) {
         await pause(idlePollMs);
         continue;
       }
+      stored = false;
       let claimed: Delivery[];
       try {
         claimed = await store.deliveries.claim(owner, free, leaseMs);
@@ -387,7 +393,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const running = loop().catch((err: unknown) => logger.error({ err }, 'delivery worker stopped'));
 
   return {
-    wake,
+    wake() {
+      stored = true;
+      wake();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -52,6 +52,7 @@ export {
   WebhookUrlInvalid,
 } from './errors.ts';
 export { registerSchema } from './event-types.ts';
+export { LOCAL_KEY_FILE, localKey, withLocalKey } from './local-key.ts';
 export {
   createOperationalEvents,
   FAILING_AFTER_ATTEMPTS,

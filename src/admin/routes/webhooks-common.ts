@@ -22,6 +22,8 @@ export interface WebhooksAdmin {
   services: Services;
   /** The running `webhooks:` settings; the defaults when absent. */
   webhookSettings?: () => WebhookSettings;
+  /** A message was stored and queued: the gateway wakes its delivery worker (no wait for its poll). */
+  onMessageSent?: () => void;
 }
 
 export const AppParams = Type.Object({ app: Type.String({ minLength: 1, maxLength: 256 }) });

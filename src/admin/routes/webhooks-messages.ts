@@ -105,6 +105,7 @@ export function registerWebhookMessageRoutes(api: FastifyInstance, deps: Webhook
         endpoints: result.endpoints,
       },
     });
+    if (result.endpoints.length > 0) deps.onMessageSent?.();
     return { status: 202, body: { ...view, duplicate: false, endpoints: result.endpoints.length } };
   }
 
