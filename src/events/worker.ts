@@ -167,8 +167,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       const { concurrency, leaseMs, idlePollMs } = config.worker;
       const free = concurrency - inFlight.size;
       // The resolver's "no live endpoint" answer is cached; an outbound send says otherwise at once.
-      const idle =
-        Object.keys(config.subscriptions).length === 0 && !stored && !(await resolverActive());
+      const idle = Object.keys(config.subscriptions).length === 0 && !stored && !(await resolverActive());
       if (free <= 0 || idle) {
         await pause(idlePollMs);
         continue;
