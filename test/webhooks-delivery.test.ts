@@ -4,40 +4,20 @@
  * independent `standardwebhooks` package), sends the message id as `webhook-id`, and logs attempts.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
-import { eventsConfig, waitFor } from '../src/events/worker-testing.ts';
+import { startEndpointWorker, startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import { waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
 import { createEndpointResolver } from '../src/webhooks/index.ts';
+import { type Hit, startReceiver } from './helpers/receiver.ts';
 
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-async function customer(t: TestContext, status: (hit: Hit) => number = () => 204) {
-  const hits: Hit[] = [];
-  const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    const hit = { headers: req.headers, body };
-    hits.push(hit);
-    res.statusCode = status(hit);
-    res.end(res.statusCode >= 400 ? '{"error":"nope"}' : '');
+/** A receiver answering `status` (default 204), with a problem body when it refuses. */
+const customer = (t: TestContext, status = 204) =>
+  startReceiver(t, (res) => {
+    res.statusCode = status;
+    res.end(status >= 400 ? '{"error":"nope"}' : '');
   });
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, hits };
-}
 
 const verify = (secret: string, hit: Hit) =>
   new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>) as unknown;
@@ -48,30 +28,14 @@ for (const target of targets) {
       const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
       const admin = api.client();
       const receiver = await customer(t);
-      const refusing = await customer(t, () => 400);
+      const refusing = await customer(t, 400);
       await admin.createEventType({ name: 'order.created' });
       const app = await admin.createApp({ name: 'Shop' });
       const ep = await admin.createEndpoint(app.id, { url: receiver.url, headers: { 'x-tenant': 'shop' } });
       const bad = await admin.createEndpoint(app.id, { url: refusing.url });
       const { key: oldKey } = await admin.endpointSecret(app.id, ep.id);
 
-      const resolver = createEndpointResolver({
-        store: api.store,
-        services: api.services,
-        settings: () => api.settings,
-      });
-      const worker = startDeliveryWorker({
-        config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20 } }),
-        store: api.store,
-        services: api.services,
-        owner: 'test-worker',
-        resolver,
-        recheckMs: 50,
-      });
-      t.after(async () => {
-        await worker.close();
-        await resolver.close();
-      });
+      startEndpointWorker(t, api);
 
       const sent = await admin.send(app.id, {
         event_type: 'order.created',
@@ -146,20 +110,13 @@ for (const target of targets) {
       const fresh = () =>
         createEndpointResolver({ store: api.store, services: api.services, settings: () => api.settings });
       let current = fresh();
-      const worker = startDeliveryWorker({
-        config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20 } }),
-        store: api.store,
-        services: api.services,
-        owner: 'test-worker',
+      // The worker's resolver is swapped for a fresh one at the restore, past the row cache.
+      startEndpointWorker(t, api, {
         resolver: {
           handles: (s) => current.handles(s),
           resolve: (s, signal) => current.resolve(s, signal),
+          close: () => current.close(),
         },
-        recheckMs: 50,
-      });
-      t.after(async () => {
-        await worker.close();
-        await current.close();
       });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(receiver.hits.length, 0, 'nothing sent while deleted');

@@ -7,12 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { waitFor } from '../src/events/worker-testing.ts';
@@ -23,29 +20,7 @@ import {
   WebhookApiError,
 } from '../src/webhooks/index.ts';
 import { startTestGateway } from './helpers/gateway.ts';
-
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-async function customer(t: TestContext) {
-  const hits: Hit[] = [];
-  const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    hits.push({ headers: req.headers, body });
-    res.statusCode = 204;
-    res.end();
-  });
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, hits };
-}
+import { startReceiver } from './helpers/receiver.ts';
 
 test('a running gateway delivers a sent message, signed, to the endpoint and logs the attempt', async (t) => {
   const gw = await startTestGateway(t, {
@@ -53,7 +28,7 @@ test('a running gateway delivers a sent message, signed, to the endpoint and log
     events: { worker: { idlePollMs: 20 } },
   });
   const admin = createWebhookClient({ baseUrl: gw.gateway.adminUrl, token: gw.gateway.adminToken });
-  const receiver = await customer(t);
+  const receiver = await startReceiver(t);
   await admin.createEventType({ name: 'order.created' });
   const app = await admin.createApp({ name: 'Shop' });
   const ep = await admin.createEndpoint(app.id, { url: receiver.url });
@@ -117,7 +92,7 @@ test('a sent message wakes the delivery worker: it goes out without waiting for 
     events: { worker: { idlePollMs: 600_000 } },
   });
   const admin = createWebhookClient({ baseUrl: gw.gateway.adminUrl, token: gw.gateway.adminToken });
-  const receiver = await customer(t);
+  const receiver = await startReceiver(t);
   await admin.createEventType({ name: 'ping' });
   const app = await admin.createApp({ name: 'Awake' });
   await admin.createEndpoint(app.id, { url: receiver.url });

@@ -7,19 +7,18 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { stringify } from 'yaml';
-import { startWebhookApi, type WebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import {
+  startEndpointWorker,
+  startWebhookApi,
+  type WebhookApi,
+} from '../src/admin/routes/webhooks-testing.ts';
 import { loadConfigText } from '../src/config/loader.ts';
 import type { AuditEntry } from '../src/core/audit.ts';
 import { compileEvents } from '../src/events/compile.ts';
 import { EventPipeline } from '../src/events/index.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
 import { eventsConfig, receiver, waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import {
-  createEndpointResolver,
-  createOperationalEvents,
-  type WebhookSettings,
-} from '../src/webhooks/index.ts';
+import { createOperationalEvents, type WebhookSettings } from '../src/webhooks/index.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -53,26 +52,16 @@ async function run(
       : [],
   });
   const settings = { ...api.settings, ...options.settings };
-  const resolver = createEndpointResolver({
-    store: api.store,
-    services,
-    settings: () => settings,
-    now: options.now,
-    operational: createOperationalEvents({ intake: () => pipeline, logger: services.logger }),
-  });
-  const worker = startDeliveryWorker({
+  const { worker } = startEndpointWorker(t, api, {
     config: () => config,
-    store: api.store,
     services,
-    owner: `w-${Math.random()}`,
-    resolver,
-    recheckMs: 50,
+    resolverOptions: {
+      settings: () => settings,
+      now: options.now,
+      operational: createOperationalEvents({ intake: () => pipeline, logger: services.logger }),
+    },
   });
   pipeline.onStored(() => worker.wake());
-  t.after(async () => {
-    await worker.close();
-    await resolver.close();
-  });
   return { audit, services };
 }
 

@@ -4,33 +4,14 @@
  * slot while it waits. Each on SQLite and PostgreSQL (the postponements are store writes).
  */
 import assert from 'node:assert/strict';
-import { describe, type TestContext, test } from 'node:test';
-import { startWebhookApi, type WebhookApi } from '../src/admin/routes/webhooks-testing.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
-import { eventsConfig, receiver, waitFor } from '../src/events/worker-testing.ts';
+import { describe, test } from 'node:test';
+import {
+  startEndpointWorker,
+  startWebhookApi,
+  type WebhookApi,
+} from '../src/admin/routes/webhooks-testing.ts';
+import { receiver, waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { createEndpointResolver } from '../src/webhooks/index.ts';
-
-function run(t: TestContext, api: WebhookApi, concurrency: number) {
-  const resolver = createEndpointResolver({
-    store: api.store,
-    services: api.services,
-    settings: () => api.settings,
-  });
-  const worker = startDeliveryWorker({
-    config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20, concurrency } }),
-    store: api.store,
-    services: api.services,
-    owner: `test-worker-${Math.random()}`,
-    resolver,
-    recheckMs: 50,
-  });
-  t.after(async () => {
-    await worker.close();
-    await resolver.close();
-  });
-  return worker;
-}
 
 async function endpointWith(
   api: WebhookApi,
@@ -66,7 +47,7 @@ for (const target of targets) {
       const sent = new Set<string>();
       for (let i = 0; i < 12; i++)
         sent.add((await admin.send(app.id, { event_type: 'order.created', payload: { i } })).id);
-      run(t, api, 8);
+      startEndpointWorker(t, api, { worker: { concurrency: 8 } });
 
       await waitFor('every message received', () => (rx.counts.size === 12 ? true : undefined), 30_000);
       assert.deepEqual(new Set(rx.counts.keys()), sent);
@@ -94,7 +75,7 @@ for (const target of targets) {
       const app = await admin.createApp({ name: 'Shop' });
       await endpointWith(api, app, rx.url, { maxConcurrency: 1 });
       for (let i = 0; i < 6; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
-      run(t, api, 8);
+      startEndpointWorker(t, api, { worker: { concurrency: 8 } });
 
       await waitFor('every message received', () => (rx.counts.size === 6 ? true : undefined), 30_000);
       assert.equal(most, 1);
@@ -117,7 +98,7 @@ for (const target of targets) {
       for (let i = 0; i < 4; i++)
         await admin.send(fastApp.id, { event_type: 'order.created', payload: { i } });
       // Two slots only: were the slow endpoint's waits held in them, the fast one would starve.
-      run(t, api, 2);
+      startEndpointWorker(t, api, { worker: { concurrency: 2 } });
 
       await waitFor('the fast endpoint served', () => (fast.counts.size === 4 ? true : undefined), 30_000);
       // At 1/s the slow endpoint's 8 deliveries take 7 s; it is still draining.

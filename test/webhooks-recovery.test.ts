@@ -7,12 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
-import { startWebhookApi, type WebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import {
+  startEndpointWorker,
+  startWebhookApi,
+  type WebhookApi,
+} from '../src/admin/routes/webhooks-testing.ts';
 import { Snowflake } from '../src/core/ids.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
-import { eventsConfig, receiver, waitFor } from '../src/events/worker-testing.ts';
+import { receiver, waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { createEndpointResolver, recoverDeadLetters, type WebhookApiError } from '../src/webhooks/index.ts';
+import { recoverDeadLetters, type WebhookApiError } from '../src/webhooks/index.ts';
 
 const HOUR = 3_600_000;
 
@@ -53,27 +56,6 @@ async function seedDead(api: WebhookApi, appId: string, at: number, type: string
     }
   }
   return sent;
-}
-
-/** A delivery worker with the endpoint resolver, as a running gateway has; stopped by `t.after`. */
-function startWorker(t: TestContext, api: WebhookApi) {
-  const resolver = createEndpointResolver({
-    store: api.store,
-    services: api.services,
-    settings: () => api.settings,
-  });
-  const worker = startDeliveryWorker({
-    config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20 } }),
-    store: api.store,
-    services: api.services,
-    owner: 'recovery-worker',
-    resolver,
-    recheckMs: 50,
-  });
-  t.after(async () => {
-    await worker.close();
-    await resolver.close();
-  });
 }
 
 async function setup(t: TestContext, target: (typeof targets)[number]) {
@@ -147,7 +129,7 @@ for (const target of targets) {
         since: new Date(since).toISOString(),
       });
       assert.equal(recovered, 3);
-      startWorker(t, api);
+      startEndpointWorker(t, api);
       const wanted = [...atSince, ...after].sort();
       await waitFor('the recovered messages delivered', () => customer.requests.length >= wanted.length);
       const left = await admin.deadLetters('shop', ep.id);
@@ -235,7 +217,7 @@ for (const target of targets) {
       const { api, admin, operator, app } = await setup(t, target);
       const customer = await receiver(t, () => 204);
       const ep = await admin.createEndpoint(app.id, { url: customer.url, filter_types: ['order.created'] });
-      startWorker(t, api);
+      startEndpointWorker(t, api);
       const sent = await operator.send('shop', { event_type: 'order.created', payload: { id: 'o1' } });
       await waitFor('the first delivery', () => customer.requests.length === 1);
       await waitFor('the delivery done', async () => {

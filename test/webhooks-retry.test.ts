@@ -5,40 +5,26 @@
  * with a seeded random.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import { startEndpointWorker, startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
 import type { AuditEntry } from '../src/core/audit.ts';
 import { type RetrySchedule, scheduledStep } from '../src/events/retry-schedule.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
-import { eventsConfig, waitFor } from '../src/events/worker-testing.ts';
+import { waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import {
-  createEndpointResolver,
-  createWebhookClient,
-  DEFAULT_RETRY_SCHEDULE_MS,
-  webhookSettings,
-} from '../src/webhooks/index.ts';
+import { createWebhookClient, DEFAULT_RETRY_SCHEDULE_MS, webhookSettings } from '../src/webhooks/index.ts';
 import { startTestGateway } from './helpers/gateway.ts';
+import { startReceiver } from './helpers/receiver.ts';
 
 /** A receiver answering the listed statuses in turn (the last one from then on). */
 async function receiver(t: TestContext, statuses: number[]) {
+  /** When each request arrived. */
   const hits: number[] = [];
-  const server = createServer(async (req, res) => {
-    for await (const _ of req);
+  const { url } = await startReceiver(t, (res) => {
     hits.push(Date.now());
     res.statusCode = statuses[Math.min(hits.length, statuses.length) - 1] as number;
     res.end();
   });
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, hits };
+  return { url, hits };
 }
 
 /** mulberry32: a seeded random, so jittered delays are the same on every run. */
@@ -195,19 +181,7 @@ for (const target of targets) {
         ...api.services,
         audit: { record: (e: AuditEntry) => audit.push(e), flush: async () => {} },
       };
-      const resolver = createEndpointResolver({ store: api.store, services, settings: () => api.settings });
-      const worker = startDeliveryWorker({
-        config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 10, concurrency: 1 } }),
-        store: api.store,
-        services,
-        owner: 'test-worker',
-        resolver,
-        recheckMs: 50,
-      });
-      t.after(async () => {
-        await worker.close();
-        await resolver.close();
-      });
+      startEndpointWorker(t, api, { services, worker: { idlePollMs: 10, concurrency: 1 } });
 
       const dead = await waitFor('a delivery dead', async () => {
         for (const id of [first.id, second.id]) {

@@ -7,58 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, type TestContext, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { startWebhookApi, type WebhookApi } from '../src/admin/routes/webhooks-testing.ts';
-import { startDeliveryWorker } from '../src/events/worker.ts';
-import { eventsConfig, waitFor } from '../src/events/worker-testing.ts';
+import { startEndpointWorker, startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import { waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { createEndpointResolver, WebhookApiError } from '../src/webhooks/index.ts';
-
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-async function receiver(t: TestContext, answer: (res: import('node:http').ServerResponse) => void) {
-  const hits: Hit[] = [];
-  const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    hits.push({ headers: req.headers, body });
-    answer(res);
-  });
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, hits };
-}
-
-function runWorker(t: TestContext, api: WebhookApi) {
-  const resolver = createEndpointResolver({
-    store: api.store,
-    services: api.services,
-    settings: () => api.settings,
-  });
-  const worker = startDeliveryWorker({
-    config: () => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20 } }),
-    store: api.store,
-    services: api.services,
-    owner: `w-${randomBytes(4).toString('hex')}`,
-    resolver,
-    recheckMs: 50,
-  });
-  t.after(async () => {
-    await worker.close();
-    await resolver.close();
-  });
-}
+import { WebhookApiError } from '../src/webhooks/index.ts';
+import { startReceiver } from './helpers/receiver.ts';
 
 const key = () => randomBytes(32).toString('base64');
 
@@ -82,7 +37,7 @@ for (const target of targets) {
         keyVersion: 1,
       });
       const admin = api.client();
-      const hook = await receiver(t, (res) => res.writeHead(204).end());
+      const hook = await startReceiver(t, (res) => res.writeHead(204).end());
       await admin.createEventType({ name: 'ping' });
       const app = await admin.createApp({ name: 'Sealed' });
       const ep = await admin.createEndpoint(app.id, { url: hook.url, ed25519: true });
@@ -120,7 +75,7 @@ for (const target of targets) {
       const sealed = await api.store.webhooks.endpoints.byId(ep.id);
       assert.match(sealed?.secret ?? '', /^enc:2\./, 'new seals use the current key');
 
-      runWorker(t, api);
+      startEndpointWorker(t, api);
       await admin.send(app.id, { event_type: 'ping', payload: { n: 1 } });
       const hit = await waitFor('a delivery to the sealed endpoint', () =>
         hook.hits.find((h) => String(h.headers['webhook-signature']).includes('v1a,')),
@@ -170,7 +125,7 @@ for (const target of targets) {
     test('each attempt keeps the header fields and at most 20 kB of the answer', async (t) => {
       const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'], retryScheduleMs: [] });
       const admin = api.client();
-      const hook = await receiver(t, (res) => {
+      const hook = await startReceiver(t, (res) => {
         res.setHeader('x-request-id', 'req-42');
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`failure ${'z'.repeat(50_000)}`);
@@ -178,7 +133,7 @@ for (const target of targets) {
       await admin.createEventType({ name: 'ping' });
       const app = await admin.createApp({ name: 'Logged' });
       const ep = await admin.createEndpoint(app.id, { url: hook.url });
-      runWorker(t, api);
+      startEndpointWorker(t, api);
       const sent = await admin.send(app.id, { event_type: 'ping', payload: { n: 2 } });
       const attempt = await waitFor(
         'the failed attempt',

@@ -11,11 +11,9 @@
  * seed reproduces every answer, up to the requests a SIGKILL repeats.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { startReceiver } from './receiver.ts';
 
 export type Answer = 204 | 500 | 503 | 'drop';
 
@@ -58,47 +56,42 @@ export async function startFlakyReceiver(
   const hits: Hit[] = [];
   const seen = new Map<string, number>();
   let verifier: Webhook | undefined;
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const headers = req.headers as Record<string, string>;
-    let valid = false;
-    let payload: { event_id?: unknown } | undefined;
-    try {
-      payload = verifier?.verify(body, headers) as typeof payload;
-      valid = verifier !== undefined;
-    } catch {
-      // recorded as invalid below; the run's assertions fail on it
-    }
-    if (payload === undefined) {
+  const { url } = await startReceiver(
+    t,
+    (res, { headers: received, body }, req) => {
+      const headers = received as Record<string, string>;
+      let valid = false;
+      let payload: { event_id?: unknown } | undefined;
       try {
-        payload = JSON.parse(body) as typeof payload;
+        payload = verifier?.verify(body, headers) as typeof payload;
+        valid = verifier !== undefined;
       } catch {
-        payload = {};
+        // recorded as invalid below; the run's assertions fail on it
       }
-    }
-    const eventId = String(payload?.event_id);
-    const n = seen.get(eventId) ?? 0;
-    seen.set(eventId, n + 1);
-    const { draw, pick } = fate(seed, index, eventId, n);
-    const answer = draw < failureShare ? FAILURES[pick % FAILURES.length]! : 204;
-    hits.push({ webhookId: headers['webhook-id'] ?? '', eventId, answer, valid });
-    if (answer === 'drop') {
-      req.socket.destroy();
-      return;
-    }
-    res.statusCode = answer;
-    res.end();
-  });
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+      if (payload === undefined) {
+        try {
+          payload = JSON.parse(body) as typeof payload;
+        } catch {
+          payload = {};
+        }
+      }
+      const eventId = String(payload?.event_id);
+      const n = seen.get(eventId) ?? 0;
+      seen.set(eventId, n + 1);
+      const { draw, pick } = fate(seed, index, eventId, n);
+      const answer = draw < failureShare ? FAILURES[pick % FAILURES.length]! : 204;
+      hits.push({ webhookId: headers['webhook-id'] ?? '', eventId, answer, valid });
+      if (answer === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      res.statusCode = answer;
+      res.end();
+    },
+    `/hooks/${index}`,
+  );
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/${index}`,
+    url,
     hits,
     setKey(key) {
       verifier = new Webhook(key);

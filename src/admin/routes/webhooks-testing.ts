@@ -1,22 +1,29 @@
 /**
  * Test support for the outbound webhook admin API (not exported): the real admin app (auth, roles,
  * problem answers, OpenAPI) over a store of the test's own on SQLite or PostgreSQL, listening on
- * 127.0.0.1 port 0, with tokens per role, a recording audit sink and the typed client. Closed by
- * `t.after`.
+ * 127.0.0.1 port 0, with tokens per role, a recording audit sink and the typed client; and a delivery
+ * worker with the endpoint resolver over that store, as a running gateway has. Closed by `t.after`.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
+import type { EventsConfig } from '../../config/events-schema.ts';
 import { loadConfigText } from '../../config/loader.ts';
 import type { AuditEntry } from '../../core/audit.ts';
 import { Snowflake } from '../../core/ids.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createMetrics } from '../../core/metrics.ts';
 import type { Services } from '../../core/services.ts';
+import { type DeliveryWorker, startDeliveryWorker } from '../../events/worker.ts';
+import { eventsConfig } from '../../events/worker-testing.ts';
 import type { Store } from '../../store/index.ts';
 import type { Target } from '../../store/testing.ts';
 import {
+  createEndpointResolver,
   createWebhookClient,
+  type EndpointResolver,
+  type EndpointResolverOptions,
   type WebhookClient,
   type WebhookSettings,
   webhookSettings,
@@ -107,4 +114,57 @@ export async function startWebhookApi(
     },
     client: (role = 'admin') => createWebhookClient({ baseUrl, token: TOKENS[role] }),
   };
+}
+
+export interface EndpointWorkerOptions {
+  /** Over `events.worker` of `{ idlePollMs: 20 }` (no subscriptions); ignored with `config`. */
+  worker?: Partial<EventsConfig['worker']>;
+  /** The whole `events:` config instead (e.g. with subscriptions beside the endpoints). */
+  config?: () => EventsConfig;
+  /** Instead of the API's (e.g. with an audit sink of the test's own). */
+  services?: Services;
+  /** Over the resolver's defaults, whose settings are read live from `api.settings`. */
+  resolverOptions?: Partial<Omit<EndpointResolverOptions, 'store' | 'services'>>;
+  /** A resolver of the test's own instead of a new one (closed likewise). */
+  resolver?: EndpointResolver;
+}
+
+/**
+ * A delivery worker with the outbound endpoint resolver over the API's store (a disabled or unknown
+ * target is looked at again after 50 ms); the worker, then the resolver, are closed by `t.after`.
+ *
+ * @example
+ * const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
+ * const { worker } = startEndpointWorker(t, api, { worker: { concurrency: 2 } });
+ */
+export function startEndpointWorker(
+  t: TestContext,
+  api: WebhookApi,
+  options: EndpointWorkerOptions = {},
+): { worker: DeliveryWorker; resolver: EndpointResolver } {
+  const services = options.services ?? api.services;
+  const resolver =
+    options.resolver ??
+    createEndpointResolver({
+      store: api.store,
+      services,
+      // A getter, so a test that assigns `api.settings` (a key rotation) reaches the resolver.
+      settings: () => api.settings,
+      ...options.resolverOptions,
+    });
+  const worker = startDeliveryWorker({
+    config:
+      options.config ??
+      (() => eventsConfig({ subscriptions: {}, worker: { idlePollMs: 20, ...options.worker } })),
+    store: api.store,
+    services,
+    owner: `w-${randomBytes(4).toString('hex')}`,
+    resolver,
+    recheckMs: 50,
+  });
+  t.after(async () => {
+    await worker.close();
+    await resolver.close();
+  });
+  return { worker, resolver };
 }
