@@ -18,6 +18,7 @@ import {
   UsageError,
   withStoreSession,
 } from './store-session.ts';
+import { clip, printTable } from './table.ts';
 
 export const DLQ_USAGE = `Usage:
   junction dlq list    [--subscription s] [--from t] [--to t] [--limit n] [--json]
@@ -136,18 +137,8 @@ function table(views: readonly DeliveryView[], io: StoreIo): void {
       clip((v.last_error ?? '-').replace(/\s+/g, ' '), 72),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) {
-    io.out(
-      `${r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
-  }
+  printTable(rows, io.out);
 }
-
-const clip = (text: string, n: number) => (text.length <= n ? text : `${text.slice(0, n - 1)}…`);
 
 async function one(
   { store, audit }: StoreSession,

@@ -15,6 +15,7 @@ import {
 } from '../ingress/policies/api-key/index.ts';
 import type { ApiKey, Store } from '../store/index.ts';
 import { cliActor, type StoreSession, UsageError, withStoreSession } from './store-session.ts';
+import { printTable } from './table.ts';
 
 export const KEYS_USAGE = `Usage:
   junction keys create --name <name> [--scope s]... [--role r]... [--tenant t] [--expires 30d|<date-time>]
@@ -182,14 +183,7 @@ async function list(store: Store, values: Values, io: KeysIo): Promise<number> {
       v.last_used_at ?? '-',
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    io.out(
-      `${r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  printTable(rows, io.out);
   return 0;
 }
 

@@ -27,6 +27,7 @@ import {
   UsageError,
   withStoreSession,
 } from './store-session.ts';
+import { clip, printTable } from './table.ts';
 
 export const WEBHOOKS_USAGE = `Usage:
   junction webhooks dead    <app> [--endpoint ep] [--limit n] [--json]
@@ -194,18 +195,9 @@ function table(views: readonly DeadLetterView[], io: StoreIo): void {
       clip((v.last_error ?? '-').replace(/\s+/g, ' '), 60),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) {
-    io.out(
-      `${r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
-  }
+  printTable(rows, io.out);
 }
 
-const clip = (text: string, n: number) => (text.length <= n ? text : `${text.slice(0, n - 1)}…`);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 async function recover(
