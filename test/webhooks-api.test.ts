@@ -5,27 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
+import { rejects, startWebhookApi } from '../src/admin/routes/webhooks-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { allPages, purgeWebhooks, type WebhookApiError } from '../src/webhooks/index.ts';
+import { allPages, purgeWebhooks } from '../src/webhooks/index.ts';
 
 const orderSchema = {
   type: 'object',
   required: ['id', 'total'],
   properties: { id: { type: 'string' }, total: { type: 'integer', minimum: 0 } },
 };
-
-async function rejects(p: Promise<unknown>, status: number, code?: string): Promise<WebhookApiError> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as WebhookApiError;
-    assert.equal(e.status, status, `${e.code}: ${e.message}`);
-    if (code !== undefined) assert.equal(e.code, code);
-    return e;
-  }
-  assert.fail(`expected HTTP ${status}`);
-}
 
 for (const target of targets) {
   describe(`outbound webhooks admin API on ${target.dialect}`, () => {

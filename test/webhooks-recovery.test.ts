@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import {
+  rejects,
   startEndpointWorker,
   startWebhookApi,
   type WebhookApi,
@@ -15,21 +16,9 @@ import {
 import { Snowflake } from '../src/core/ids.ts';
 import { receiver, waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { recoverDeadLetters, type WebhookApiError } from '../src/webhooks/index.ts';
+import { recoverDeadLetters } from '../src/webhooks/index.ts';
 
 const HOUR = 3_600_000;
-
-async function rejects(p: Promise<unknown>, status: number, code?: string): Promise<WebhookApiError> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as WebhookApiError;
-    assert.equal(e.status, status, `${e.code}: ${e.message}`);
-    if (code !== undefined) assert.equal(e.code, code);
-    return e;
-  }
-  assert.fail(`expected HTTP ${status}`);
-}
 
 /**
  * Messages of `type` sent `at` (their ids carry that time), fanned out to the application's endpoints

@@ -4,6 +4,7 @@
  * 127.0.0.1 port 0, with tokens per role, a recording audit sink and the typed client; and a delivery
  * worker with the endpoint resolver over that store, as a running gateway has. Closed by `t.after`.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -24,6 +25,7 @@ import {
   createWebhookClient,
   type EndpointResolver,
   type EndpointResolverOptions,
+  type WebhookApiError,
   type WebhookClient,
   type WebhookSettings,
   webhookSettings,
@@ -167,4 +169,17 @@ export function startEndpointWorker(
     await resolver.close();
   });
   return { worker, resolver };
+}
+
+/** Asserts that `p` fails with this HTTP status (and code); returns the problem for more checks. */
+export async function rejects(p: Promise<unknown>, status: number, code?: string): Promise<WebhookApiError> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as WebhookApiError;
+    assert.equal(e.status, status, `${e.code}: ${e.message}`);
+    if (code !== undefined) assert.equal(e.code, code);
+    return e;
+  }
+  assert.fail(`expected HTTP ${status}`);
 }
