@@ -135,23 +135,30 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
   }
 
   function destinationOf(ep: WebhookEndpoint, settings: WebhookSettings): Destination {
+    const t = now();
     const block = {
       type: 'http',
       url: ep.url,
-      secrets: signingSecrets(ep, now(), secretBoxOf(settings)),
       headers: ep.headers,
       allowPrivateNetworks: privateAllowed(ep.url, settings),
       timeoutMs: settings.timeoutMs,
       maxRetryAfterMs: settings.maxRetryAfterMs,
     };
-    const key = JSON.stringify(block);
+    // Keyed on the stored (sealed) keys that sign now: the secrets are decrypted only when the
+    // destination is (re)built, not on every delivery.
+    const signing = [ep.secret, ...ep.previousSecrets.filter((p) => p.expiresAt > t).map((p) => p.secret)];
+    const key = JSON.stringify([block, signing, ep.signingKey]);
     const current = built.get(ep.id);
     if (current?.key === key) return current.destination;
     if (current) retire(current);
-    const destination = createDestination(block, {
-      ...options.destinationOptions,
-      http: { ...options.destinationOptions?.http, captureResponseBytes: MAX_RESPONSE_BODY_BYTES },
-    });
+    const secrets = signingSecrets(ep, t, secretBoxOf(settings));
+    const destination = createDestination(
+      { ...block, secrets },
+      {
+        ...options.destinationOptions,
+        http: { ...options.destinationOptions?.http, captureResponseBytes: MAX_RESPONSE_BODY_BYTES },
+      },
+    );
     built.set(ep.id, { key, destination });
     return destination;
   }
