@@ -184,7 +184,7 @@ test('each failed check has its own audit reason; the client sees jwt_invalid fo
   const withTenant = { tenant: 't' };
   const cases: [string, string][] = [
     [await sign(key, withTenant, { expiresInS: -31 }), 'expired'],
-    [await sign(key, withTenant, { notBeforeInS: 31 }), 'not_yet_valid'],
+    [await sign(key, withTenant, { notBeforeInS: 120 }), 'not_yet_valid'], // 31 would pass once a second ticks over
     [await sign(key, { ...withTenant, iss: 'https://evil.example' }), 'wrong_issuer'],
     [await sign(key, { ...withTenant, aud: 'someone-else' }), 'wrong_audience'],
     [await sign(other, withTenant), 'bad_signature'],
