@@ -44,9 +44,11 @@ test('an entry larger than the whole budget is refused and not indexed', async (
 
 test('entries expire after their own ttl', async () => {
   const store = new MemoryStore({ maxBytes: 10_000 });
-  await store.put({ uri: 'u', primary: 'u', key: 'u', entry: entry(10), ttlMs: 20 });
+  // 500 ms, not a few: the read right after the write must fall inside the ttl even when a loaded
+  // machine stalls this process between the two lines.
+  await store.put({ uri: 'u', primary: 'u', key: 'u', entry: entry(10), ttlMs: 500 });
   assert.ok(await store.get('u'));
-  await new Promise((r) => setTimeout(r, 40));
+  await new Promise((r) => setTimeout(r, 600));
   assert.equal(await store.get('u'), undefined);
 });
 
