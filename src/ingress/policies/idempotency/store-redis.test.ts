@@ -52,12 +52,15 @@ test('only the holder releases or completes; a lapsed lease is taken over', asyn
 });
 
 test('retention is the key TTL: after ttlMs the key is gone', async (t) => {
+  // A TTL of 1 s: the three calls before the wait must all land inside it, also on a loaded machine
+  // (with 150 ms, a stall between them let the key expire early and the mismatch check saw a new key).
+  const ttlMs = 1_000;
   const store = open(t);
-  const b = await store.begin(ref, 'fp', { now: Date.now(), leaseMs: 100, ttlMs: 150 });
+  const b = await store.begin(ref, 'fp', { now: Date.now(), leaseMs: 100, ttlMs });
   assert.ok(b.outcome === 'acquired');
-  await store.complete(ref, b.token, response, { now: Date.now(), ttlMs: 150 });
+  assert.ok(await store.complete(ref, b.token, response, { now: Date.now(), ttlMs }));
   assert.equal((await store.begin(ref, 'other', opts(Date.now()))).outcome, 'mismatch');
-  await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, ttlMs + 100));
   assert.equal((await store.begin(ref, 'other', opts(Date.now()))).outcome, 'acquired');
 });
 
