@@ -191,11 +191,15 @@ for (const target of targets) {
       );
       assert.equal(entry.resource, ep.id);
       assert.deepEqual(entry.actor, { kind: 'system', id: 'webhook-delivery' });
-      const [event] = await operational(api, 'endpoint.disabled');
-      assert.equal(event?.type, 'endpoint.disabled');
-      assert.equal(event?.data.endpointId, ep.id);
-      assert.equal(event?.data.appUid, 'shop');
-      assert.equal(event?.data.failSince, new Date(first).toISOString());
+      // Stored after the disable and its audit entry: waited for, not read at once.
+      const event = await waitFor(
+        'endpoint.disabled stored',
+        async () => (await operational(api, 'endpoint.disabled'))[0],
+      );
+      assert.equal(event.type, 'endpoint.disabled');
+      assert.equal(event.data.endpointId, ep.id);
+      assert.equal(event.data.appUid, 'shop');
+      assert.equal(event.data.failSince, new Date(first).toISOString());
       const got = await waitFor('delivered to the ops subscription', () =>
         ops.requests.find((r) => r.body.includes('endpoint.disabled')),
       );
