@@ -83,6 +83,45 @@ for (const target of targets) {
       for (const n of rx.counts.values()) assert.equal(n, 1);
     });
 
+    test('max_concurrency 1 with a backlog: the pushed backlog is spread over its drain time, not bunched', async (t) => {
+      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
+      const admin = api.client();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let arrived = 0;
+      const rx = await receiver(t, async () => {
+        arrived++;
+        await gate;
+        return 204;
+      });
+      await admin.createEventType({ name: 'order.created' });
+      const app = await admin.createApp({ name: 'Shop' });
+      const ep = await endpointWith(api, app, rx.url, { maxConcurrency: 1 });
+      for (let i = 0; i < 60; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      startEndpointWorker(t, api, { worker: { concurrency: 8 } });
+
+      // One request is held open: every other claim finds the endpoint full and the first one
+      // pushes the due backlog (the rest of the 60) back in one statement.
+      await waitFor('the first request', () => (arrived === 1 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const pending = (
+        await api.store.deliveries.list('pending', { subscription: `ep:${ep.id}`, limit: 100 })
+      ).items;
+      const byTime = new Map<number, number>();
+      for (const d of pending) byTime.set(d.nextAttemptAt!, (byTime.get(d.nextAttemptAt!) ?? 0) + 1);
+      const bunch = Math.max(...byTime.values());
+      assert.ok(pending.length >= 40, `${pending.length} pending`);
+      // The held rows of one claim batch (≤ 8) are given back in the same millisecond and may share
+      // one due time; unspread, the whole pushed backlog (~50) would, and be claimed together again.
+      assert.ok(bunch <= 10, `${bunch} deliveries due at one instant`);
+
+      release();
+      await waitFor('every message received', () => (rx.counts.size === 60 ? true : undefined), 60_000);
+      for (const n of rx.counts.values()) assert.equal(n, 1);
+    });
+
     test('a limited endpoint does not delay another endpoint: its waits hold no worker slot', async (t) => {
       const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
       const admin = api.client();

@@ -45,11 +45,13 @@ export interface ResolvedTarget extends Target {
  * "Not now": the target is held (a rate or concurrency limit, an open circuit breaker). The delivery
  * goes back to the queue due at `wait` (epoch ms) without an attempt counted; with `backlogUntil`,
  * every other delivery of the subscription due by now is pushed to then in one statement, so the
- * worker does not claim them one by one only to give them back.
+ * worker does not claim them one by one only to give them back — spread over the time the target
+ * needs for them when `backlogSpacingMs` says how long it takes per delivery.
  */
 export interface TargetWait {
   wait: number;
   backlogUntil?: number;
+  backlogSpacingMs?: number;
 }
 
 /** The delivery a resolver is asked about. */

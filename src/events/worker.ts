@@ -36,7 +36,7 @@
 import type { EventsConfig, SubscriptionConfig } from '../config/events-schema.ts';
 import { throttledWarn } from '../core/logger.ts';
 import type { Services } from '../core/services.ts';
-import type { Delivery, Store, StoredEvent } from '../store/index.ts';
+import { type Delivery, MAX_SPACING_MS, type Store, type StoredEvent } from '../store/index.ts';
 import { SubscriptionUnknown } from './delivery-errors.ts';
 import {
   type DeliveryOutcome,
@@ -277,7 +277,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       await settle(d, 'postponed', store.deliveries.postpone(d.id, owner, due, now));
       if (held.backlogUntil !== undefined) {
         try {
-          await store.deliveries.postponeDue(d.subscription, Math.ceil(held.backlogUntil), now);
+          const spacing = held.backlogSpacingMs && Math.min(held.backlogSpacingMs, MAX_SPACING_MS);
+          await store.deliveries.postponeDue(d.subscription, Math.ceil(held.backlogUntil), now, spacing);
         } catch (err) {
           warn(err, "delivery worker: postponing a held endpoint's backlog failed");
         }

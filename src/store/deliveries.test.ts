@@ -295,6 +295,38 @@ for (const target of targets) {
       );
     });
 
+    test("postponeDue with a spacing spreads a subscription's due backlog over the time it needs", async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      await seed(store, 200, ['ep:a', 'ep:b'], T0, 1);
+      const now = T0 + 1000;
+      const base = T0 + 5000;
+      assert.equal(await store.deliveries.postponeDue('ep:a', base, now, 50), 200);
+      const rows = (await store.deliveries.list('pending', { limit: 1000 })).items;
+      const at = (sub: string) => rows.filter((d) => d.subscription === sub).map((d) => d.nextAttemptAt!);
+      const a = at('ep:a');
+      assert.equal(a.length, 200);
+      // 200 rows × 50 ms: uniform over [base, base + 10 s). A bunch at one time would fail both bounds
+      // (each bound alone fails by chance with probability 0.75^200).
+      assert.ok(
+        a.every((x) => x >= base && x < base + 10_000),
+        'inside the span',
+      );
+      assert.ok(Math.min(...a) < base + 2500 && Math.max(...a) >= base + 7500, 'spread across it');
+      assert.ok(new Set(a).size > 100, 'not a few bunches');
+      assert.ok(
+        at('ep:b').every((x) => x <= now),
+        'another subscription is left alone',
+      );
+      // Rows due later than `now` (the ones just pushed) are not pushed again.
+      assert.equal(await store.deliveries.postponeDue('ep:a', base, now, 50), 0);
+      for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 60_001]) {
+        await assert.rejects(
+          store.deliveries.postponeDue('ep:a', base, now, bad),
+          hasCode('store_record_invalid'),
+        );
+      }
+    });
+
     test('count stops at its cap; replayMany with ids replays only those dead letters', async (t) => {
       const store = await (await target.setup(t)).openMigrated();
       const queued = await seed(store, 5);

@@ -26,7 +26,7 @@
  *
  * Every query is built by a `…Query` method so the query-plan test explains what runs (Q49).
  */
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type RawBuilder, sql } from 'kysely';
 import { JunctionError } from '../core/errors.ts';
 import { checkEpochMs, checkLimit, checkName, checkPositiveMs } from './checks.ts';
 import type { Page } from './config-revisions.ts';
@@ -64,6 +64,9 @@ export interface ListDeliveriesOptions extends DeliveryFilter {
   /** The `next` of the previous page: the last id it held. */
   after?: string;
 }
+
+/** The longest per-row spacing `postponeDue` spreads a backlog with (an endpoint at 1 a minute). */
+export const MAX_SPACING_MS = 60_000;
 
 /** Stored errors are cut here: a whole HTML error page is not worth keeping per attempt. */
 export const MAX_ERROR_LENGTH = 2000;
@@ -155,10 +158,31 @@ export class DeliveryRepository {
    * statement (no attempt counted): an outbound endpoint whose rate schedule or circuit breaker holds
    * it for a while gives its whole backlog back at once instead of the worker claiming and postponing
    * it row by row. Rows due later (retries, booked slots) are left alone. Returns how many moved.
+   *
+   * With `spacingMs` (how long the endpoint takes per delivery) the rows are spread at random over
+   * the time the backlog needs, `[nextAttemptAt, nextAttemptAt + n × spacingMs)` for n rows, so they
+   * come due about as fast as the endpoint can take them instead of all at once again, and a
+   * saturated endpoint's next push moves only the few that came due meanwhile, not the whole backlog.
    */
-  async postponeDue(subscription: string, nextAttemptAt: number, now: number = Date.now()): Promise<number> {
+  async postponeDue(
+    subscription: string,
+    nextAttemptAt: number,
+    now: number = Date.now(),
+    spacingMs?: number,
+  ): Promise<number> {
     checkEpochMs('nextAttemptAt', nextAttemptAt);
-    const result = await this.postponeDueQuery(subscription, nextAttemptAt, now).executeTakeFirst();
+    if (
+      spacingMs !== undefined &&
+      !(Number.isFinite(spacingMs) && spacingMs > 0 && spacingMs <= MAX_SPACING_MS)
+    ) {
+      throw new JunctionError(StoreRecordInvalid, `spacingMs must be in (0, ${MAX_SPACING_MS}]`);
+    }
+    const result = await this.postponeDueQuery(
+      subscription,
+      nextAttemptAt,
+      now,
+      spacingMs,
+    ).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 
@@ -312,11 +336,29 @@ export class DeliveryRepository {
     }));
   }
 
-  /** Index: deliveries_subscription_status_id_idx (subscription, status), due time filtered. */
-  postponeDueQuery(subscription: string, nextAttemptAt: number, now: number) {
+  /**
+   * Index: deliveries_subscription_status_id_idx (subscription, status), due time filtered; with
+   * `spacingMs`, the same index once more for the count of rows to spread (read once per statement).
+   */
+  postponeDueQuery(subscription: string, nextAttemptAt: number, now: number, spacingMs?: number) {
+    let at: number | RawBuilder<number> = nextAttemptAt;
+    if (spacingMs !== undefined) {
+      const count = this.#db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('subscription', '=', subscription)
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now);
+      // A uniform offset per row: random() is evaluated per row in both dialects; SQLite's is a
+      // 64-bit integer (taken modulo the span), PostgreSQL's a double in [0, 1).
+      at =
+        this.#dialect === 'sqlite'
+          ? sql<number>`${nextAttemptAt} + abs(random() % max(1, cast((${count}) * ${spacingMs} as integer)))`
+          : sql<number>`${nextAttemptAt} + floor(random() * (${count}) * cast(${spacingMs} as double precision))::bigint`;
+    }
     return this.#db
       .updateTable('deliveries')
-      .set({ next_attempt_at: nextAttemptAt, updated_at: now })
+      .set({ next_attempt_at: at, updated_at: now })
       .where('subscription', '=', subscription)
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now);

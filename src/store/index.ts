@@ -34,6 +34,7 @@ export {
   DeliveryRepository,
   type ListDeliveriesOptions,
   MAX_ERROR_LENGTH,
+  MAX_SPACING_MS,
 } from './deliveries.ts';
 export {
   StoreMigrationFailed,

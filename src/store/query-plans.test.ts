@@ -280,6 +280,12 @@ function eventQueries(store: Store, now: number): PlanCase[] {
       uses: bySub,
     },
     {
+      name: 'deliveries.postponeDue spread',
+      query: dq.postponeDueQuery('ep:ep_1', now + 1_000, now, 20),
+      kind: 'lookup',
+      uses: bySub,
+    },
+    {
       name: 'deliveries.count',
       query: dq.countQuery('pending', 100_000),
       // 'ordered': SQLite's outer SCAN reads the capped subquery's rows, not a table.

@@ -371,7 +371,7 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
           if (!a.ok) {
             if (b.trial) breakers.record(endpoint.id, 'neutral', true, Date.now(), settings.breaker);
             metrics?.waits.labels({ reason: a.reason }).inc();
-            return { wait: a.until, backlogUntil: a.backlogUntil };
+            return { wait: a.until, backlogUntil: a.backlogUntil, backlogSpacingMs: a.backlogSpacingMs };
           }
           admitted = { trial: b.trial, attempts: delivery.attempts, done: a.done };
           return undefined;

@@ -63,6 +63,8 @@ test('rate: beyond the horizon nothing is booked and the backlog is pushed to wh
   assert.ok(answer !== undefined && !answer.ok);
   assert.equal(answer.backlogUntil, c.now() + HORIZON_MS + 1000);
   assert.equal(answer.until, answer.backlogUntil);
+  // The pushed backlog comes due one slot (1 s) apart on average, not all at once.
+  assert.equal(answer.backlogSpacingMs, 1000);
 });
 
 test('rate: a wait of a few ms is slept in place', async () => {
@@ -84,6 +86,7 @@ test('concurrency: over the limit waits, a finished attempt frees the place; the
   const b = await limits.acquire('ep', 'b', one);
   assert.ok(!b.ok && b.reason === 'concurrency');
   assert.equal(b.backlogUntil, c.now() + BACKLOG_PUSH_MS);
+  assert.equal(b.backlogSpacingMs, 20, 'no attempt measured yet: the shortest wait');
   const b2 = await limits.acquire('ep', 'b', one);
   assert.ok(!b2.ok && b2.backlogUntil === undefined);
   // Another endpoint is not limited by this one.
@@ -93,6 +96,25 @@ test('concurrency: over the limit waits, a finished attempt frees the place; the
   const b3 = await limits.acquire('ep', 'b', one);
   assert.ok(b3.ok);
   assert.equal((await limits.acquire('ep', 'c', one)).ok, false);
+});
+
+test('concurrency: the pushed backlog is spaced by how often a place frees (attempt time / max)', async () => {
+  const c = clock();
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
+  const two = { ratePerSecond: null, maxConcurrency: 2 };
+  // Attempts of 1 s: the typical duration (an EWMA) approaches 1000 ms.
+  for (let i = 0; i < 30; i++) {
+    const a = await limits.acquire('ep', `warm${i}`, two);
+    assert.ok(a.ok);
+    a.done(1000);
+  }
+  const held = [await limits.acquire('ep', 'a', two), await limits.acquire('ep', 'b', two)];
+  assert.ok(held.every((h) => h.ok));
+  c.advance(BACKLOG_PUSH_MS);
+  const over = await limits.acquire('ep', 'c', two);
+  assert.ok(!over.ok && over.backlogSpacingMs !== undefined);
+  // Two places, each freeing every ~1000 ms: one delivery every ~500 ms.
+  assert.ok(over.backlogSpacingMs > 490 && over.backlogSpacingMs <= 500, `${over.backlogSpacingMs}`);
 });
 
 test('concurrency and rate together: a rate wait gives the concurrency place back', async () => {

@@ -10,14 +10,16 @@
  *   delivery goes back to the queue (postponed, no attempt counted) due at its slot, and this node
  *   remembers the booking, so when it claims the delivery again it sends without reserving twice. A
  *   slot beyond the horizon is not reserved: the delivery *and the endpoint's whole due backlog* are
- *   pushed to when the schedule frees up, in one indexed UPDATE (`backlogUntil`), so 10,000 queued
- *   deliveries to a 10/s endpoint cost one statement per horizon instead of a claim-and-postpone
- *   loop. A delivery booked by one node and claimed by another books again there: the slot is
+ *   pushed to when the schedule frees up, in one indexed UPDATE (`backlogUntil`), spread one interval
+ *   apart (`backlogSpacingMs`), so 10,000 queued deliveries to a 10/s endpoint cost one statement per
+ *   horizon instead of a claim-and-postpone loop. A delivery booked by one node and claimed by another books again there: the slot is
  *   wasted, so the rate can only fall below the limit, never exceed it.
  * - **Concurrency** (`max_concurrency`): attempts in flight per endpoint, **per node** (with N
  *   nodes an endpoint may see N × max_concurrency). A delivery over it goes back to the queue due
  *   after the endpoint's typical attempt duration (an EWMA), and the due backlog is pushed to at
- *   least BACKLOG_PUSH_MS later, at most once per BACKLOG_PUSH_MS per endpoint.
+ *   least BACKLOG_PUSH_MS later, at most once per BACKLOG_PUSH_MS per endpoint, spread over the
+ *   time it needs (one delivery per typical duration ÷ max), so it comes due as places free up
+ *   instead of at one instant, to be claimed, held and pushed whole again.
  *
  * Waiting deliveries hold no worker slot: the worker postpones them and claims other work.
  */
@@ -52,8 +54,17 @@ export interface Limits {
 export type Acquired =
   /** Go; call `done` with the attempt's duration when it has ended, whatever its outcome. */
   | { ok: true; waitedMs: number; done(ms: number): void }
-  /** Postpone the delivery to `until`; with `backlogUntil`, the endpoint's due backlog to then. */
-  | { ok: false; until: number; backlogUntil?: number; reason: 'rate' | 'concurrency' };
+  /**
+   * Postpone the delivery to `until`; with `backlogUntil`, the endpoint's due backlog to then, spread
+   * `backlogSpacingMs` apart on average (how long the endpoint needs per delivery at its limit).
+   */
+  | {
+      ok: false;
+      until: number;
+      backlogUntil?: number;
+      backlogSpacingMs?: number;
+      reason: 'rate' | 'concurrency';
+    };
 
 export interface EndpointLimits {
   acquire(endpoint: string, delivery: string, limits: Limits): Promise<Acquired>;
@@ -113,7 +124,7 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
     endpoint: string,
     delivery: string,
     perSecond: number,
-  ): Promise<{ until: number; backlogUntil?: number } | number> {
+  ): Promise<{ until: number; backlogUntil?: number; backlogSpacingMs?: number } | number> {
     const t = now();
     const slot = booked.get(delivery);
     if (slot !== undefined) {
@@ -128,7 +139,7 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
     const r: Reservation = await s.pacing.reserve({ intervalMs, toleranceMs: 0, maxWaitMs: horizon });
     if (!r.ok) {
       const until = now() + r.waitMs;
-      return { until, backlogUntil: until };
+      return { until, backlogUntil: until, backlogSpacingMs: intervalMs };
     }
     if (r.waitMs <= SLEEP_IN_PLACE_MS) return r.waitMs;
     const at = now() + r.waitMs;
@@ -147,7 +158,9 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
         if (t - s.lastPush < BACKLOG_PUSH_MS) return { ok: false, until: t + wait, reason: 'concurrency' };
         s.lastPush = t;
         const backlogUntil = t + Math.max(wait, BACKLOG_PUSH_MS);
-        return { ok: false, until: t + wait, backlogUntil, reason: 'concurrency' };
+        // One place frees every typicalMs / max on average: the backlog comes due at that pace.
+        const backlogSpacingMs = Math.max(1, s.typicalMs / max);
+        return { ok: false, until: t + wait, backlogUntil, backlogSpacingMs, reason: 'concurrency' };
       }
       // Taken before the rate's await, so two deliveries cannot both see the last free place.
       s.inFlight++;
