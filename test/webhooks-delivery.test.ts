@@ -120,8 +120,15 @@ for (const target of targets) {
       });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(receiver.hits.length, 0, 'nothing sent while deleted');
-      const [pending] = (await admin.getMessage(app.id, sent.id)).deliveries;
-      assert.deepEqual([pending?.status, pending?.attempts], ['pending', 0], 'waiting, no attempt counted');
+      // The running worker claims the paused delivery on every recheck (50 ms) and gives it back
+      // unsent, so a single look can land on `leased`. Every look must find it unsent with no attempt
+      // counted, and one must find it back in the queue.
+      await waitFor('the paused delivery back in the queue', async () => {
+        const [d] = (await admin.getMessage(app.id, sent.id)).deliveries;
+        assert.ok(d?.status === 'pending' || d?.status === 'leased', `status ${d?.status}`);
+        assert.equal(d.attempts, 0, 'waiting, no attempt counted');
+        return d.status === 'pending';
+      });
 
       await admin.restoreEndpoint(app.id, ep.id);
       const old = current;
