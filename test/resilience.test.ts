@@ -178,7 +178,9 @@ test('the circuit opens after consecutive failures, fails fast with Retry-After,
     upstreams: {
       app: {
         targets: [up.url],
-        resilience: { circuitBreaker: { mode: 'consecutive', consecutiveFailures: 3, resetMs: 500 } },
+        // 2 s open: the checks of the open state below (three round trips) must all fit inside it, also
+        // on a loaded machine; with 500 ms a stall let the circuit half-open under them.
+        resilience: { circuitBreaker: { mode: 'consecutive', consecutiveFailures: 3, resetMs: 2_000 } },
       },
     },
     routes: [route()],
@@ -194,7 +196,7 @@ test('the circuit opens after consecutive failures, fails fast with Retry-After,
   assert.match(metrics, /junction_upstream_circuit_state\{upstream="app"\} 2/);
 
   healthy = true;
-  await new Promise((r) => setTimeout(r, 600));
+  await new Promise((r) => setTimeout(r, 2_100));
   assert.equal((await fetch(gw.url('/app/x'))).status, 200, 'the half-open probe goes through');
   assert.equal((await adminUpstream(gw, 'app')).resilience.circuitBreaker?.state, 'closed');
   assert.equal((await fetch(gw.url('/app/x'))).status, 200);
