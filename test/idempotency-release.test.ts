@@ -79,7 +79,9 @@ for (const backend of BACKENDS) {
 
     test('a client that leaves while the upstream executes keeps the key locked until the lease lapses', async (t) => {
       const pay = await startPayments(t, { delayMs: 300 });
-      const [gw] = await startIdempotentGateways(t, backend, pay.up.url, { policy: { leaseMs: 800 } });
+      // A 1.5 s lease: the look at 350 ms must fall inside it also on a loaded machine (with 800 ms,
+      // the abort, the pause and the request left too little room).
+      const [gw] = await startIdempotentGateways(t, backend, pay.up.url, { policy: { leaseMs: 1_500 } });
       const leaving = new AbortController();
       const call = fetch(gw!.url('/payments'), {
         method: 'POST',
@@ -93,7 +95,7 @@ for (const backend of BACKENDS) {
       await sleep(350);
       const during = await send(gw!, { key: 'gone', body: BODY });
       assert.equal(during.status, 409, 'the upstream may have charged: no second execution yet');
-      await sleep(600);
+      await sleep(1_300);
       const after = await send(gw!, { key: 'gone', body: BODY });
       assert.equal(after.status, 201, 'after the lease a retry goes through, and executes again');
       assert.equal(pay.executions(), 2);
@@ -111,15 +113,17 @@ for (const backend of BACKENDS) {
             throw new Error('node crashed');
           },
         });
+        // A 1.5 s lease: the first request and the locked retry must both fall inside it, also on a
+        // loaded machine (500 ms left a stall room to let the lease lapse before the retry).
         const [gw] = await startIdempotentGateways(t, backend, pay.up.url, {
-          policy: { leaseMs: 500 },
+          policy: { leaseMs: 1_500 },
           wrap: crashing,
         });
         assert.equal((await send(gw!, { key: 'crash', body: BODY })).status, 201);
         const locked = await send(gw!, { key: 'crash', body: BODY });
         assert.equal(locked.status, 409);
         assert.equal(locked.json().code, 'idempotency_key_in_use');
-        await sleep(550);
+        await sleep(1_550);
         assert.equal((await send(gw!, { key: 'crash', body: BODY })).status, 201);
         assert.equal(pay.executions(), 2, 'the retry after the lease re-executes');
         // Which is why the key goes upstream unchanged: the service can recognise the retry itself.
