@@ -7,18 +7,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { claimPort } from './helpers/demo.ts';
 
 const names = [
   'proxy',
@@ -34,6 +26,8 @@ const names = [
   'web',
   'inventory',
   'staff',
+  // Acme's webhook receiver (outbound webhooks), not its default 9111 that another demo may hold.
+  'receiver',
 ] as const;
 let ports: Record<(typeof names)[number], number>;
 let child: ChildProcess;
@@ -42,7 +36,8 @@ const base = () => `http://127.0.0.1:${ports.proxy}`;
 const service = (name: 'partner' | 'payments', path: string) => `http://127.0.0.1:${ports[name]}${path}`;
 
 before(async () => {
-  const free = await Promise.all(names.map(freePort));
+  // Claimed, not found with listen(0) and let go: see claimPort.
+  const free = await Promise.all(names.map(() => claimPort()));
   ports = Object.fromEntries(names.map((n, i) => [n, free[i]!])) as typeof ports;
   data = mkdtempSync(join(tmpdir(), 'junction-demo-traffic-'));
   child = spawn(process.execPath, ['examples/commerce/start.ts'], {
@@ -61,6 +56,7 @@ before(async () => {
       DEMO_WEB_PORT: String(ports.web),
       DEMO_INVENTORY_PORT: String(ports.inventory),
       DEMO_STAFF_PORT: String(ports.staff),
+      DEMO_RECEIVER_PORT: String(ports.receiver),
       // 100 a minute, scaled to 10 a second; the gateway paces at 6 a second, a wide margin for a
       // loaded machine whose timers fire late and bunch calls together.
       DEMO_PARTNER_LIMIT: '10',
