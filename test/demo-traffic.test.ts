@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { claimPort } from './helpers/demo.ts';
+import { claimPort } from './helpers/ports.ts';
 
 const names = [
   'proxy',

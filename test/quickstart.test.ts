@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { claimPort } from './helpers/demo.ts';
+import { claimPort } from './helpers/ports.ts';
 
 test('the quick start demo answers the README commands', async (t) => {
   // Every service on a free port, so the test runs beside other demos (and a developer's `npm start`).

@@ -2,8 +2,9 @@
  * A TCP proxy a test can stop and start again on the same port: stands between the gateway and a
  * real server (Redis) to make it vanish and come back without touching the server itself.
  */
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { claimPort } from './ports.ts';
 
 export interface TcpProxy {
   port: number;
@@ -20,7 +21,9 @@ export async function startTcpProxy(
 ): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
-  let port = 0;
+  // Claimed rather than 0: between stop() and start() another test file's listen(0) could otherwise
+  // be given the port, and start() would fail with EADDRINUSE.
+  const port = await claimPort();
   const listen = async () => {
     const s = createServer((client) => {
       const upstream = connect(targetPort, host);
@@ -38,7 +41,6 @@ export async function startTcpProxy(
       s.once('error', reject);
       s.listen(port, host, resolve);
     });
-    port = (s.address() as AddressInfo).port;
     server = s;
   };
   const stop = async () => {
