@@ -10,6 +10,19 @@ async function startSlow(t: TestContext) {
   return { ...slow, stats };
 }
 
+/** Polls the stats until `check` holds (a fixed pause may end before the requests arrive, or after they ended). */
+async function statsWhen(
+  stats: () => Promise<Record<string, number>>,
+  check: (s: Record<string, number>) => boolean,
+): Promise<Record<string, number>> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const s = await stats();
+    if (check(s) || Date.now() > until) return s;
+    await sleep(10);
+  }
+}
+
 test('holds /slow?ms=N open at least N ms, then answers', async (t) => {
   const { url } = await startSlow(t);
   const started = performance.now();
@@ -21,9 +34,11 @@ test('holds /slow?ms=N open at least N ms, then answers', async (t) => {
 
 test('holds requests concurrently and counts how many are held', async (t) => {
   const { url, stats } = await startSlow(t);
-  const calls = Array.from({ length: 4 }, () => fetch(`${url}/slow?ms=300`).then((r) => r.json()));
-  await sleep(100);
-  assert.equal((await stats()).inFlight, 4);
+  // Held 3 s and waited for rather than looked at after 100 ms: the four must all have arrived, and
+  // none been answered yet, when the count is read (with 300 ms, a slow machine missed either way).
+  const calls = Array.from({ length: 4 }, () => fetch(`${url}/slow?ms=3000`).then((r) => r.json()));
+  assert.equal((await statsWhen(stats, (s) => s.inFlight === 4)).inFlight, 4);
+  assert.equal((await stats()).served, 0, 'all four held at once');
   await Promise.all(calls);
   assert.deepEqual(await stats(), { inFlight: 0, maxInFlight: 4, served: 4 });
 });
@@ -35,8 +50,14 @@ test('the default hold is 2000 ms', async (t) => {
 
 test('a client that leaves releases its slot', async (t) => {
   const { url, stats } = await startSlow(t);
-  await assert.rejects(fetch(`${url}/slow?ms=10000`, { signal: AbortSignal.timeout(100) }));
-  await sleep(50);
+  // The client leaves once the service holds its request (a 100 ms timeout could fire before the
+  // request arrived), and the slot is checked once the service has seen it go (not after 50 ms).
+  const leaving = new AbortController();
+  const call = fetch(`${url}/slow?ms=10000`, { signal: leaving.signal });
+  await statsWhen(stats, (s) => s.inFlight === 1);
+  leaving.abort();
+  await assert.rejects(call);
+  await statsWhen(stats, (s) => s.inFlight === 0);
   assert.deepEqual(await stats(), { inFlight: 0, maxInFlight: 1, served: 0 });
 });
 
