@@ -73,11 +73,17 @@ test('invalid payments are refused with 400 and charge nothing', async (t) => {
 test('processingMs holds the charge that long and shows it in flight', async (t) => {
   const { charge, stats } = await startPayments(t);
   const started = performance.now();
-  const pending = charge({ amount: 100, currency: 'USD', processingMs: 200 });
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal((await stats()).inFlight, 1);
+  // Held 2 s and waited for rather than looked at after 50 ms: the charge must have arrived, and not
+  // yet finished, when the count is read (with 200 ms, a slow machine missed either way).
+  const pending = charge({ amount: 100, currency: 'USD', processingMs: 2_000 });
+  let inFlight = 0;
+  for (const until = Date.now() + 10_000; inFlight === 0 && Date.now() < until; ) {
+    inFlight = (await stats()).inFlight!;
+    if (inFlight === 0) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(inFlight, 1);
   assert.equal((await pending).status, 201);
-  assert.ok(performance.now() - started >= 200);
+  assert.ok(performance.now() - started >= 2_000);
   assert.deepEqual(
     { ...(await stats()), webhooks: undefined },
     { charges: 1, inFlight: 0, payments: 1, webhooks: undefined },
