@@ -15,7 +15,14 @@ async function startPartner(t: TestContext, options: Partial<PartnerOptions> = {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const stats = async () => (await (await fetch(`${partner.url}/_stats`)).json()) as Record<string, number>;
-  return { url: partner.url, control, stats, close: partner.close };
+  /** Resolves once the partner holds `n` hung requests (a fixed pause may end before one arrives). */
+  const hung = async (n: number) => {
+    for (const until = Date.now() + 10_000; (await stats()).hung !== n; ) {
+      assert.ok(Date.now() < until, `${n} hung request(s) never arrived`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { url: partner.url, control, stats, hung, close: partner.close };
 }
 
 /** A raw request, so a reset shows as the socket error it is rather than fetch's generic TypeError. */
@@ -85,19 +92,25 @@ test('latencyMs delays the answer by at least that long', async (t) => {
 });
 
 test('hang holds /rates open until the client gives up, while /_control still answers', async (t) => {
-  const { url, control, stats } = await startPartner(t);
+  const { url, control, stats, hung } = await startPartner(t);
   await control({ hang: true });
-  await assert.rejects(fetch(`${url}/rates`, { signal: AbortSignal.timeout(150) }), { name: 'TimeoutError' });
+  // The client gives up once the partner holds the request, not after a fixed 150 ms that could run
+  // out before the request even arrived on a loaded machine (and leave `hung` at 0).
+  const giveUp = new AbortController();
+  const held = fetch(`${url}/rates`, { signal: giveUp.signal });
+  await hung(1);
+  giveUp.abort();
+  await assert.rejects(held, { name: 'AbortError' });
   assert.equal((await stats()).hung, 1);
   await control({ hang: false });
   assert.equal((await fetch(`${url}/rates`)).status, 200);
 });
 
 test('a hung request does not keep close() waiting', async (t) => {
-  const { url, control, close } = await startPartner(t);
+  const { url, control, hung, close } = await startPartner(t);
   await control({ hang: true });
   const pending = rawGet(`${url}/rates`);
-  await new Promise((r) => setTimeout(r, 50));
+  await hung(1); // held by the partner, not just sent: a fixed 50 ms could close before it arrived
   await close();
   assert.deepEqual(await pending, { error: 'ECONNRESET' });
 });
@@ -168,9 +181,15 @@ test('serves rateLimit requests per fixed window, then 429 with Retry-After unti
 });
 
 test('the limit is refused at the edge, before faults; rateLimit null lifts it', async (t) => {
-  const { url, control, stats } = await startPartner(t, { now: () => 0 });
+  const { url, control, stats, hung } = await startPartner(t, { now: () => 0 });
   await control({ rateLimit: 1, hang: true });
-  await assert.rejects(fetch(`${url}/rates`, { signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+  // The first request is given up once the partner holds it: a 100 ms timeout could abort it before
+  // it arrived, and the next one would then be the admitted one, hung for good.
+  const giveUp = new AbortController();
+  const first = fetch(`${url}/rates`, { signal: giveUp.signal });
+  await hung(1);
+  giveUp.abort();
+  await assert.rejects(first, { name: 'AbortError' });
   assert.equal((await fetch(`${url}/rates`)).status, 429, 'refused at once, not hung');
   await control({ rateLimit: null, hang: false });
   for (let i = 0; i < 5; i++) {
