@@ -31,8 +31,10 @@ async function broker(t: TestContext, options: { create?: boolean } = {}) {
     await ch.consume(queue, (m) => m && messages.push(m), { noAck: true });
   };
   if (options.create !== false) await bind();
+  // Waits up to 10 s (not 100 polls, about 2 s): the broker is a process of its own, slow to push on
+  // a loaded machine; the wait ends as soon as the messages are there.
   const received = async (n: number) => {
-    for (let i = 0; i < 100 && messages.length < n; i++) await sleep(20);
+    for (const until = Date.now() + 10_000; messages.length < n && Date.now() < until; ) await sleep(20);
     return messages;
   };
   return { exchange, bind, received };
