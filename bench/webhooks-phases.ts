@@ -26,6 +26,8 @@ export interface Phases {
   latencyS: number;
   workerConcurrency: number;
   maxWaitS: number;
+  /** Messages in the backlog of each `limited` case. */
+  limitedBatch: number;
   sync: Sync;
   token: string;
   runId: string;
@@ -82,12 +84,29 @@ export interface StoreResult {
   deliver: DeliveryRun;
   latency: DeliveryRun;
   direct: LoadResult & { connections: number };
+  limited: Record<LimitedCase, LimitedDrain>;
   ratios: Record<
-    'accept/store-send' | 'accept/raw' | 'store-send/raw' | 'deliver/direct' | 'drain/direct',
+    | 'accept/store-send'
+    | 'accept/raw'
+    | 'store-send/raw'
+    | 'deliver/direct'
+    | 'drain/direct'
+    | 'limited/unlimited',
     number
   >;
   gatewaySqliteSynchronous?: Sync;
   problems: string[];
+}
+
+type LimitedCase = 'unlimited' | 'limited';
+interface LimitedDrain {
+  messages: number;
+  deliveries: number;
+  complete: boolean;
+  seconds: number;
+  deliveriesPerS: number;
+  /** Deliveries given back to the queue for the concurrency limit (claimed, not sent), per delivery. */
+  holdsPerDelivery: number;
 }
 
 type LoadOut = LoadResult & {
@@ -136,6 +155,71 @@ function receiverClient(origin: string) {
   };
 }
 type Receiver = ReturnType<typeof receiverClient>;
+
+/** The gateway's count of deliveries held for a reason (junction_webhook_delivery_waits_total). */
+async function waits(adminOrigin: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${adminOrigin}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`junction_webhook_delivery_waits_total{reason="${reason}"}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+/** A limited endpoint drains one request at a time: given longer than the other phases. */
+const limitedWaitS = (o: Phases) => Math.max(o.maxWaitS, 120);
+
+/**
+ * limited: `limitedBatch` messages queued (the receiver holding) for one endpoint of its own
+ * application, then released and drained; the endpoint has `max_concurrency: 1` or no limit (the peer).
+ */
+async function limitedDrain(
+  c: LimitedCase,
+  receiver: Receiver,
+  receiverOrigin: string,
+  adminOrigin: string,
+  o: Phases,
+): Promise<LimitedDrain> {
+  const admin = createWebhookClient({ baseUrl: adminOrigin, token: o.token });
+  const app = await admin.createApp({ name: `Bench ${c}` });
+  await admin.createEndpoint(app.id, {
+    url: `${receiverOrigin}/${c}`,
+    ...(c === 'limited' ? { max_concurrency: 1 } : {}),
+  });
+  const start = (await receiver.stats()).count;
+  await receiver.hold();
+  const heldBefore = await waits(adminOrigin, 'concurrency');
+  const send = await load([
+    '--mode',
+    'send',
+    '--url',
+    `${adminOrigin}/admin/v1/apps/${app.id}/messages`,
+    '--token',
+    o.token,
+    '--connections',
+    String(o.connections),
+    '--count',
+    String(o.limitedBatch),
+    '--prefix',
+    `${o.runId}${c}`,
+  ]);
+  const messages = send.statuses['202'] ?? 0;
+  const before = (await receiver.stats()).count;
+  const released = performance.timeOrigin + performance.now();
+  await receiver.release();
+  const drained = await waitFor(receiver, before, start + messages, limitedWaitS(o));
+  const lastAt = drained.reduce((a, b) => Math.max(a, b[2]), released);
+  const deliveries = before - start + drained.length;
+  const seconds = (lastAt - released) / 1000;
+  const held = (await waits(adminOrigin, 'concurrency')) - heldBefore;
+  return {
+    messages,
+    deliveries,
+    complete: deliveries >= messages,
+    seconds: Number(seconds.toFixed(3)),
+    deliveriesPerS: Number((drained.length / Math.max(seconds, 0.001)).toFixed(1)),
+    holdsPerDelivery: Number((held / Math.max(1, deliveries)).toFixed(2)),
+  };
+}
 
 /** Polls the receiver until it has `target` arrivals or `maxS` passed; the arrivals from `from` on. */
 async function waitFor(receiver: Receiver, from: number, target: number, maxS: number) {
@@ -343,6 +427,19 @@ export async function runStore(
       if (r.send.errors + r.send.non2xx > 0) problems.push(`${name}: sending had errors or non-2xx answers`);
     }
 
+    // limited: a max_concurrency 1 endpoint's backlog against an unlimited one's (the peer)
+    const limited = {} as Record<LimitedCase, LimitedDrain>;
+    for (const c of ['unlimited', 'limited'] as const) {
+      const r = await limitedDrain(c, receiver, receiverOrigin, junction.adminOrigin, o);
+      limited[c] = r;
+      console.log(
+        `  ${kind.padEnd(8)} ${c.padEnd(10)} ${r.deliveriesPerS.toFixed(0).padStart(6)}/s (${r.deliveries} of ${r.messages} in ${r.seconds} s), ` +
+          `${r.holdsPerDelivery} holds per delivery`,
+      );
+      if (!r.complete)
+        problems.push(`${c}: ${r.deliveries} of ${r.messages} deliveries within ${limitedWaitS(o)} s`);
+    }
+
     // direct: the same number of POSTs straight to the receiver, the worker's concurrency
     const directOut = await load([
       '--mode',
@@ -367,12 +464,14 @@ export async function runStore(
       deliver,
       latency,
       direct,
+      limited,
       ratios: {
         'accept/store-send': r3(results.accept.rps, results['store-send'].rps),
         'accept/raw': r3(results.accept.rps, results.raw.rps),
         'store-send/raw': r3(results['store-send'].rps, results.raw.rps),
         'deliver/direct': r3(deliver.deliveriesPerS, direct.rps),
         'drain/direct': r3(drain.deliveriesPerS, direct.rps),
+        'limited/unlimited': r3(limited.limited.deliveriesPerS, limited.unlimited.deliveriesPerS),
       },
       ...(kind === 'sqlite' ? { gatewaySqliteSynchronous: o.sync } : {}),
       problems,

@@ -18,6 +18,9 @@
  *            attempt (the receiver's arrival time), p50/p99.
  *   latency  messages paced at `--latency-rate`/s for `--latency-s` s, a load the worker keeps up
  *            with: accept → first attempt p50/p99 without a queue in front of it.
+ *   limited  `--limited-batch` messages queued for one endpoint with `max_concurrency: 1`, released and
+ *            drained, against the same backlog to an endpoint without a limit (its peer): what the
+ *            limit costs, and how often a delivery was claimed only to be held for it (holds per delivery).
  *   direct   the delivery peer: a plain undici POST loop straight to the receiver, at the worker's
  *            concurrency, as many requests as the batch had deliveries.
  *
@@ -38,7 +41,8 @@ import { type Phases, runStore, type StoreResult } from './webhooks-phases.ts';
 
 const USAGE = `npm run bench -- webhooks [--duration 4] [--rounds 2] [--warmup 2] [--connections 32] [--endpoints 1]
                               [--batch 2000] [--latency-rate 50] [--latency-s 4] [--worker-concurrency 16]
-                              [--max-wait-s 30] [--sqlite-sync full|normal] [--stores sqlite,postgres]
+                              [--max-wait-s 30] [--limited-batch 500] [--sqlite-sync full|normal]
+                              [--stores sqlite,postgres]
                               [--pg-url postgres://postgres@127.0.0.1:5432/test]`;
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
@@ -57,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       'latency-s': { type: 'string', default: '4' },
       'worker-concurrency': { type: 'string', default: '16' },
       'max-wait-s': { type: 'string', default: '30' },
+      'limited-batch': { type: 'string', default: '500' },
       'sqlite-sync': { type: 'string', default: 'full' },
       stores: { type: 'string', default: 'sqlite,postgres' },
       'pg-url': {
@@ -81,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     latencyS: Number(values['latency-s']),
     workerConcurrency: Number(values['worker-concurrency']),
     maxWaitS: Number(values['max-wait-s']),
+    limitedBatch: Number(values['limited-batch']),
     sync: values['sqlite-sync'].toUpperCase() as Sync,
     token: randomBytes(24).toString('hex'),
     runId: randomBytes(4).toString('hex'),
@@ -99,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       o.latencyS > 0 &&
       o.workerConcurrency >= 1 &&
       o.workerConcurrency <= 1000 &&
-      o.maxWaitS > 0
+      o.maxWaitS > 0 &&
+      o.limitedBatch >= 1
     ) ||
     (o.sync !== 'FULL' && o.sync !== 'NORMAL') ||
     stores.some((s) => s !== 'sqlite' && s !== 'postgres')

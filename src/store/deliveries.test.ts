@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { isJunctionError } from '../core/errors.ts';
 import { JUNCTION_EPOCH, Snowflake } from '../core/ids.ts';
-import type { Delivery } from './deliveries.ts';
+import { type Delivery, MAX_SPREAD_MS } from './deliveries.ts';
 import type { Store } from './open.ts';
 import { targets } from './testing.ts';
 
@@ -319,6 +319,16 @@ for (const target of targets) {
       );
       // Rows due later than `now` (the ones just pushed) are not pushed again.
       assert.equal(await store.deliveries.postponeDue('ep:a', base, now, 50), 0);
+      // 200 rows × 1 s would span 200 s: capped at MAX_SPREAD_MS.
+      assert.equal(await store.deliveries.postponeDue('ep:b', base, now, 1000), 200);
+      const b = (await store.deliveries.list('pending', { limit: 1000 })).items
+        .filter((d) => d.subscription === 'ep:b')
+        .map((d) => d.nextAttemptAt!);
+      assert.ok(
+        b.every((x) => x >= base && x < base + MAX_SPREAD_MS),
+        'inside the capped span',
+      );
+      assert.ok(Math.max(...b) >= base + MAX_SPREAD_MS / 2, 'spread across it');
       for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 60_001]) {
         await assert.rejects(
           store.deliveries.postponeDue('ep:a', base, now, bad),

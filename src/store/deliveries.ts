@@ -67,6 +67,11 @@ export interface ListDeliveriesOptions extends DeliveryFilter {
 
 /** The longest per-row spacing `postponeDue` spreads a backlog with (an endpoint at 1 a minute). */
 export const MAX_SPACING_MS = 60_000;
+/**
+ * The longest time `postponeDue` spreads a backlog over: a pace estimated wrong (too slow) idles
+ * the endpoint for at most this long; rows that come due before it can take them are pushed again.
+ */
+export const MAX_SPREAD_MS = 60_000;
 
 /** Stored errors are cut here: a whole HTML error page is not worth keeping per attempt. */
 export const MAX_ERROR_LENGTH = 2000;
@@ -160,9 +165,9 @@ export class DeliveryRepository {
    * it row by row. Rows due later (retries, booked slots) are left alone. Returns how many moved.
    *
    * With `spacingMs` (how long the endpoint takes per delivery) the rows are spread at random over
-   * the time the backlog needs, `[nextAttemptAt, nextAttemptAt + n × spacingMs)` for n rows, so they
-   * come due about as fast as the endpoint can take them instead of all at once again, and a
-   * saturated endpoint's next push moves only the few that came due meanwhile, not the whole backlog.
+   * the time the backlog needs, `[nextAttemptAt, nextAttemptAt + min(n × spacingMs, MAX_SPREAD_MS))`
+   * for n rows, so they come due about as fast as the endpoint can take them instead of all at once
+   * again, and a saturated endpoint's next push moves only the few that came due meanwhile.
    */
   async postponeDue(
     subscription: string,
@@ -353,8 +358,8 @@ export class DeliveryRepository {
       // 64-bit integer (taken modulo the span), PostgreSQL's a double in [0, 1).
       at =
         this.#dialect === 'sqlite'
-          ? sql<number>`${nextAttemptAt} + abs(random() % max(1, cast((${count}) * ${spacingMs} as integer)))`
-          : sql<number>`${nextAttemptAt} + floor(random() * (${count}) * cast(${spacingMs} as double precision))::bigint`;
+          ? sql<number>`${nextAttemptAt} + abs(random() % max(1, min(${MAX_SPREAD_MS}, cast((${count}) * ${spacingMs} as integer))))`
+          : sql<number>`${nextAttemptAt} + floor(random() * least(${MAX_SPREAD_MS}, (${count}) * cast(${spacingMs} as double precision)))::bigint`;
     }
     return this.#db
       .updateTable('deliveries')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKLOG_PUSH_MS, createEndpointLimits, HORIZON_MS } from './endpoint-limits.ts';
+import { BACKLOG_PUSH_MS, createEndpointLimits, HORIZON_MS, QUEUE_WAIT_MS } from './endpoint-limits.ts';
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -77,44 +77,123 @@ test('rate: a wait of a few ms is slept in place', async () => {
   assert.deepEqual(c.slept, [1]);
 });
 
-test('concurrency: over the limit waits, a finished attempt frees the place; the backlog is pushed at most once a second', async () => {
+/** Whether `p` has settled once the microtasks queued now have run (no timer waited for). */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol('pending');
+  await new Promise((resolve) => setImmediate(resolve));
+  return (await Promise.race([p, Promise.resolve(pending)])) !== pending;
+}
+
+test('concurrency: one over the limit waits in line and is handed the place of the attempt that ends; more are postponed, the backlog at most once a second', async () => {
   const c = clock();
   const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
   const one = { ratePerSecond: null, maxConcurrency: 1 };
   const a = await limits.acquire('ep', 'a', one);
   assert.ok(a.ok);
-  const b = await limits.acquire('ep', 'b', one);
-  assert.ok(!b.ok && b.reason === 'concurrency');
-  assert.equal(b.backlogUntil, c.now() + BACKLOG_PUSH_MS);
-  assert.equal(b.backlogSpacingMs, 20, 'no attempt measured yet: the shortest wait');
-  const b2 = await limits.acquire('ep', 'b', one);
-  assert.ok(!b2.ok && b2.backlogUntil === undefined);
+  const b = limits.acquire('ep', 'b', one);
+  assert.equal(await settled(b), false, 'b waits in line');
+  const c1 = await limits.acquire('ep', 'c', one);
+  assert.ok(!c1.ok && c1.reason === 'concurrency', 'the line is full: c is postponed');
+  assert.equal(c1.backlogUntil, c.now() + BACKLOG_PUSH_MS);
+  const c2 = await limits.acquire('ep', 'c', one);
+  assert.ok(!c2.ok && c2.backlogUntil === undefined);
   // Another endpoint is not limited by this one.
   assert.equal((await limits.acquire('other', 'x', one)).ok, true);
   a.done(10);
-  a.done(10); // idempotent
-  const b3 = await limits.acquire('ep', 'b', one);
-  assert.ok(b3.ok);
-  assert.equal((await limits.acquire('ep', 'c', one)).ok, false);
+  a.done(10); // idempotent: hands over one place, once
+  const handed = await b;
+  assert.ok(handed.ok, 'b is handed the place');
+  const d = limits.acquire('ep', 'd', one);
+  assert.equal(await settled(d), false, "the place is b's: d waits");
+  handed.done(10);
+  const dHanded = await d;
+  assert.ok(dHanded.ok);
+  dHanded.done(10);
+  // Nothing in line: the place is free again.
+  const e = await limits.acquire('ep', 'e', one);
+  assert.ok(e.ok);
 });
 
-test('concurrency: the pushed backlog is spaced by how often a place frees (attempt time / max)', async () => {
+test('concurrency: a delivery in line gives up after the give-up time when the attempt ahead hangs', async () => {
+  const c = clock();
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, queueGiveUpMs: 30 });
+  const one = { ratePerSecond: null, maxConcurrency: 1 };
+  const a = await limits.acquire('ep', 'a', one);
+  assert.ok(a.ok);
+  const b = await limits.acquire('ep', 'b', one);
+  assert.ok(!b.ok && b.reason === 'concurrency');
+  // Gone from the line: the ending attempt frees its place instead of handing it to b.
+  a.done(10);
+  assert.ok((await limits.acquire('ep', 'c', one)).ok);
+});
+
+test('concurrency: an endpoint whose attempts take long is not waited for in line', async () => {
   const c = clock();
   const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
-  const two = { ratePerSecond: null, maxConcurrency: 2 };
-  // Attempts of 1 s: the typical duration (an EWMA) approaches 1000 ms.
+  const one = { ratePerSecond: null, maxConcurrency: 1 };
   for (let i = 0; i < 30; i++) {
+    const a = await limits.acquire('ep', `warm${i}`, one);
+    assert.ok(a.ok);
+    a.done(3 * QUEUE_WAIT_MS);
+  }
+  const a = await limits.acquire('ep', 'a', one);
+  assert.ok(a.ok);
+  const b = limits.acquire('ep', 'b', one);
+  assert.equal(await settled(b), true, 'postponed at once, no worker slot held for seconds');
+  assert.ok(!(await b).ok);
+});
+
+test('concurrency: a held delivery comes back after the expected wait for a place, at a random point of one more', async () => {
+  const c = clock();
+  let r = 0;
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, random: () => r });
+  const two = { ratePerSecond: null, maxConcurrency: 2 };
+  for (let i = 0; i < 8; i++) {
     const a = await limits.acquire('ep', `warm${i}`, two);
     assert.ok(a.ok);
     a.done(1000);
   }
-  const held = [await limits.acquire('ep', 'a', two), await limits.acquire('ep', 'b', two)];
-  assert.ok(held.every((h) => h.ok));
-  c.advance(BACKLOG_PUSH_MS);
-  const over = await limits.acquire('ep', 'c', two);
-  assert.ok(!over.ok && over.backlogSpacingMs !== undefined);
-  // Two places, each freeing every ~1000 ms: one delivery every ~500 ms.
-  assert.ok(over.backlogSpacingMs > 490 && over.backlogSpacingMs <= 500, `${over.backlogSpacingMs}`);
+  const running = [await limits.acquire('ep', 'a', two), await limits.acquire('ep', 'b', two)];
+  // Two wait in line (a place is expected within ~0.5 s and ~1 s); the next are postponed.
+  const line = [limits.acquire('ep', 'c', two), limits.acquire('ep', 'd', two)];
+  const t = c.now();
+  const first = await limits.acquire('ep', 'e', two);
+  assert.ok(!first.ok);
+  // Attempts of 1 s, two places: one frees every 500 ms.
+  assert.equal(first.until, t + 500);
+  assert.equal(first.backlogUntil, t + BACKLOG_PUSH_MS, 'the backlog pushed whole, at most once a second');
+  assert.equal(first.backlogSpacingMs, undefined);
+  r = 0.5;
+  const second = await limits.acquire('ep', 'f', two);
+  assert.ok(!second.ok && second.backlogUntil === undefined);
+  assert.equal(second.until, t + 750);
+  for (const h of running) if (h.ok) h.done(1000);
+  for (const p of line) assert.ok((await p).ok);
+});
+
+test('concurrency: one attempt that hung does not set the pace (a median, not a mean); one hanging now does', async () => {
+  const c = clock();
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, random: () => 0 });
+  const one = { ratePerSecond: null, maxConcurrency: 1 };
+  for (const ms of [40, 40, 40, 40, 40, 40, 40, 15_000]) {
+    const a = await limits.acquire('ep', `warm${ms}`, one);
+    assert.ok(a.ok);
+    a.done(ms);
+  }
+  const a = await limits.acquire('ep', 'a', one);
+  assert.ok(a.ok);
+  const line = limits.acquire('ep', 'b', one);
+  const first = await limits.acquire('ep', 'c', one);
+  assert.ok(!first.ok);
+  assert.equal(first.until, c.now() + 40, 'the median of the last attempts, not their mean (~1.9 s)');
+  // The attempt in flight has run for 3 s: a place is not expected in 40 ms meanwhile, and nobody
+  // new waits in line for it.
+  c.advance(3_000);
+  const later = await limits.acquire('ep', 'd', one);
+  assert.ok(!later.ok);
+  assert.equal(later.until, c.now() + 3_000);
+  a.done(3_000);
+  assert.ok((await line).ok);
 });
 
 test('concurrency and rate together: a rate wait gives the concurrency place back', async () => {
