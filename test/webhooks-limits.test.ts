@@ -12,7 +12,7 @@ import {
 } from '../src/admin/routes/webhooks-testing.ts';
 import { receiver, waitFor } from '../src/events/worker-testing.ts';
 import { targets } from '../src/store/testing.ts';
-import { HORIZON_MS } from '../src/webhooks/endpoint-limits.ts';
+import { HORIZON_MS, PARK_MS } from '../src/webhooks/endpoint-limits.ts';
 
 async function endpointWith(
   api: WebhookApi,
@@ -81,6 +81,40 @@ for (const target of targets) {
       await waitFor('every message received', () => (rx.counts.size === 6 ? true : undefined), 30_000);
       assert.equal(most, 1);
       // Nothing was retried: the held deliveries were postponed, not failed.
+      for (const n of rx.counts.values()) assert.equal(n, 1);
+    });
+
+    test('max_concurrency 1 behind a hanging request: parked deliveries are brought forward as places free, long before they would return', async (t) => {
+      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
+      const admin = api.client();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let arrived = 0;
+      const rx = await receiver(t, async () => {
+        arrived++;
+        await gate;
+        return 204;
+      });
+      await admin.createEventType({ name: 'order.created' });
+      const app = await admin.createApp({ name: 'Shop' });
+      const ep = await endpointWith(api, app, rx.url, { maxConcurrency: 1 });
+      for (let i = 0; i < 40; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      startEndpointWorker(t, api, { worker: { concurrency: 8 } });
+
+      // One request hangs: the others are parked, the due backlog with them, PARK_MS ahead.
+      await waitFor('the first request', () => (arrived === 1 ? true : undefined));
+      const parked = await waitFor('the backlog parked', async () => {
+        const page = await api.store.deliveries.list('pending', { subscription: `ep:${ep.id}`, limit: 100 });
+        const far = page.items.filter((d) => d.nextAttemptAt! >= Date.now() + PARK_MS / 2);
+        return far.length >= 30 ? far : undefined;
+      });
+      const firstReturn = Math.min(...parked.map((d) => d.nextAttemptAt!));
+
+      release();
+      await waitFor('every message received', () => (rx.counts.size === 40 ? true : undefined), 2 * PARK_MS);
+      assert.ok(Date.now() < firstReturn, 'drained before any parked delivery came back by itself');
       for (const n of rx.counts.values()) assert.equal(n, 1);
     });
 

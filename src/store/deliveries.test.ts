@@ -337,6 +337,39 @@ for (const target of targets) {
       }
     });
 
+    test('bringForward makes the oldest never-attempted parked deliveries of one subscription due now', async (t) => {
+      const store = await (await target.setup(t)).openMigrated();
+      const queued = await seed(store, 6, ['ep:a', 'ep:b'], T0, 1);
+      const a = queued.filter((d) => d.subscription === 'ep:a');
+      const now = T0 + 1000;
+      // All parked 30 s ahead; the first one failed an attempt and waits for its retry instead.
+      assert.equal(await store.deliveries.postponeDue('ep:a', now + 30_000, now), 6);
+      assert.equal(await store.deliveries.postponeDue('ep:b', now + 30_000, now), 6);
+      const [failed] = await store.deliveries.claim('w', 1, LEASE, now + 30_000);
+      assert.equal(failed?.id, a[0]!.id);
+      await store.deliveries.retry(failed!.id, 'w', now + 60_000, 'HTTP 503', 503, now + 30_000);
+
+      assert.equal(await store.deliveries.bringForward('ep:a', 2, now), 2);
+      const due = async () =>
+        (await store.deliveries.list('pending', { limit: 100 })).items
+          .filter((d) => d.nextAttemptAt! <= now)
+          .map((d) => d.id)
+          .sort();
+      assert.deepEqual(await due(), [a[1]!.id, a[2]!.id].sort(), 'the oldest two, never the retrying one');
+      assert.equal(await store.deliveries.bringForward('ep:a', 10, now), 3);
+      assert.deepEqual(
+        await due(),
+        a.slice(1).map((d) => d.id),
+      );
+      assert.equal((await store.deliveries.get(a[0]!.id))?.nextAttemptAt, now + 60_000);
+      assert.equal(await store.deliveries.bringForward('ep:a', 10, now), 0, 'nothing parked is left');
+      assert.equal(await store.deliveries.bringForward('ep:c', 10, now), 0);
+      await assert.rejects(
+        store.deliveries.bringForward('ep:a', 0, now),
+        hasCode('store_page_limit_invalid'),
+      );
+    });
+
     test('count stops at its cap; replayMany with ids replays only those dead letters', async (t) => {
       const store = await (await target.setup(t)).openMigrated();
       const queued = await seed(store, 5);

@@ -191,6 +191,19 @@ export class DeliveryRepository {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * Makes the `limit` oldest never-attempted pending deliveries of `subscription` that are not due
+   * yet due now (no attempt counted): an outbound endpoint at its concurrency limit parks what it
+   * cannot take, and brings the next ones forward when a place frees instead of the queue being
+   * polled for them. Rows that failed an attempt keep their retry time. Returns how many moved.
+   */
+  async bringForward(subscription: string, limit: number, now: number = Date.now()): Promise<number> {
+    checkLimit(limit);
+    checkEpochMs('now', now);
+    const result = await this.bringForwardQuery(subscription, limit, now).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** Moves the delivery to the dead-letter queue; false if the caller no longer holds its lease. */
   async deadLetter(
     id: string,
@@ -339,6 +352,24 @@ export class DeliveryRepository {
       next_attempt_at: nextAttemptAt,
       updated_at: now,
     }));
+  }
+
+  /** Index: deliveries_subscription_status_id_idx, read in id order (oldest first) up to `limit`. */
+  bringForwardQuery(subscription: string, limit: number, now: number) {
+    return this.#db
+      .updateTable('deliveries')
+      .set({ next_attempt_at: now, updated_at: now })
+      .where('id', 'in', (db) =>
+        db
+          .selectFrom('deliveries')
+          .select('id')
+          .where('subscription', '=', subscription)
+          .where('status', '=', 'pending')
+          .where('attempts', '=', 0)
+          .where('next_attempt_at', '>', now)
+          .orderBy('id')
+          .limit(limit),
+      );
   }
 
   /**

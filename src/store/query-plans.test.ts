@@ -280,6 +280,12 @@ function eventQueries(store: Store, now: number): PlanCase[] {
       uses: bySub,
     },
     {
+      name: 'deliveries.bringForward',
+      query: dq.bringForwardQuery('ep:ep_1', 2, now),
+      kind: 'lookup',
+      uses: bySub,
+    },
+    {
       name: 'deliveries.postponeDue spread',
       query: dq.postponeDueQuery('ep:ep_1', now + 1_000, now, 20),
       kind: 'lookup',

@@ -69,7 +69,7 @@ export interface EndpointResolver extends TargetResolver {
 }
 
 export interface EndpointResolverOptions {
-  store: Pick<Store, 'webhooks'>;
+  store: Pick<Store, 'webhooks' | 'deliveries'>;
   services: Pick<Services, 'ids' | 'logger' | 'audit'> & Partial<Pick<Services, 'metrics'>>;
   settings: () => WebhookSettings;
   destinationOptions?: DestinationOptions;
@@ -80,6 +80,8 @@ export interface EndpointResolverOptions {
   now?: () => number;
   /** Rate and concurrency limits; default in memory (`createEndpointLimits(redisEndpointPacing(…))` shares rates). */
   limits?: EndpointLimits;
+  /** Wakes the delivery worker: parked deliveries were made due (a place of a full endpoint freed). */
+  wake?: () => void;
   /** Where `endpoint.disabled` and `message.attempt.*` go; none: not emitted. */
   operational?: OperationalEvents;
 }
@@ -186,6 +188,23 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
         { err, endpoint: ep.id, message: messageId },
         'recording a webhook attempt failed',
       );
+    }
+  }
+
+  /**
+   * A place of a full endpoint freed: its next parked deliveries are made due now and the worker is
+   * woken to claim them (endpoint-limits.ts; never throws).
+   */
+  async function bringForward(endpointId: string, n: number) {
+    try {
+      if ((await store.deliveries.bringForward(`${PREFIX}${endpointId}`, n)) > 0) options.wake?.();
+    } catch (err) {
+      services.logger.warn(
+        { err, endpoint: endpointId },
+        'bringing parked webhook deliveries forward failed',
+      );
+    } finally {
+      limits.pulled(endpointId);
     }
   }
 
@@ -342,7 +361,7 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
         return 'paused';
       const settings = options.settings();
       const destination = destinationOf(endpoint, settings);
-      let admitted: { trial: boolean; attempts: number; done?: (ms: number) => void } | undefined;
+      let admitted: { trial: boolean; attempts: number; done?: (ms: number) => number } | undefined;
       let messageId = '';
       return {
         retry: DEFAULT_RETRY,
@@ -383,7 +402,8 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
           try {
             outcome = await destination.deliver([{ ...event, id: messageId }], signal);
           } finally {
-            admitted?.done?.(Date.now() - started);
+            const bring = admitted?.done?.(Date.now() - started) ?? 0;
+            if (bring > 0) void bringForward(endpoint.id, bring);
           }
           await logAttempt(endpoint, messageId, outcome);
           await afterAttempt(app, endpoint, messageId, outcome, admitted);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKLOG_PUSH_MS, createEndpointLimits, HORIZON_MS, QUEUE_WAIT_MS } from './endpoint-limits.ts';
+import { createEndpointLimits, HORIZON_MS, PARK_MS, QUEUE_WAIT_MS } from './endpoint-limits.ts';
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -86,15 +86,16 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 
 test('concurrency: one over the limit waits in line and is handed the place of the attempt that ends; more are postponed, the backlog at most once a second', async () => {
   const c = clock();
-  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, random: () => 0 });
   const one = { ratePerSecond: null, maxConcurrency: 1 };
   const a = await limits.acquire('ep', 'a', one);
   assert.ok(a.ok);
   const b = limits.acquire('ep', 'b', one);
   assert.equal(await settled(b), false, 'b waits in line');
   const c1 = await limits.acquire('ep', 'c', one);
-  assert.ok(!c1.ok && c1.reason === 'concurrency', 'the line is full: c is postponed');
-  assert.equal(c1.backlogUntil, c.now() + BACKLOG_PUSH_MS);
+  assert.ok(!c1.ok && c1.reason === 'concurrency', 'the line is full: c is parked');
+  assert.equal(c1.until, c.now() + PARK_MS);
+  assert.equal(c1.backlogUntil, c.now() + PARK_MS, 'with the due backlog');
   const c2 = await limits.acquire('ep', 'c', one);
   assert.ok(!c2.ok && c2.backlogUntil === undefined);
   // Another endpoint is not limited by this one.
@@ -143,37 +144,36 @@ test('concurrency: an endpoint whose attempts take long is not waited for in lin
   assert.ok(!(await b).ok);
 });
 
-test('concurrency: a held delivery comes back after the expected wait for a place, at a random point of one more', async () => {
+test('concurrency: a freed place asks to bring parked deliveries forward, one bring at a time, only while some were parked lately', async () => {
   const c = clock();
-  let r = 0;
-  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, random: () => r });
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
   const two = { ratePerSecond: null, maxConcurrency: 2 };
-  for (let i = 0; i < 8; i++) {
-    const a = await limits.acquire('ep', `warm${i}`, two);
-    assert.ok(a.ok);
-    a.done(1000);
-  }
-  const running = [await limits.acquire('ep', 'a', two), await limits.acquire('ep', 'b', two)];
-  // Two wait in line (a place is expected within ~0.5 s and ~1 s); the next are postponed.
-  const line = [limits.acquire('ep', 'c', two), limits.acquire('ep', 'd', two)];
-  const t = c.now();
-  const first = await limits.acquire('ep', 'e', two);
-  assert.ok(!first.ok);
-  // Attempts of 1 s, two places: one frees every 500 ms.
-  assert.equal(first.until, t + 500);
-  assert.equal(first.backlogUntil, t + BACKLOG_PUSH_MS, 'the backlog pushed whole, at most once a second');
-  assert.equal(first.backlogSpacingMs, undefined);
-  r = 0.5;
-  const second = await limits.acquire('ep', 'f', two);
-  assert.ok(!second.ok && second.backlogUntil === undefined);
-  assert.equal(second.until, t + 750);
-  for (const h of running) if (h.ok) h.done(1000);
-  for (const p of line) assert.ok((await p).ok);
+  const a = await limits.acquire('ep', 'a', two);
+  assert.ok(a.ok);
+  assert.equal(a.done(10), 0, 'nothing parked: nothing to bring');
+  const running = [await limits.acquire('ep', 'b', two), await limits.acquire('ep', 'c', two)];
+  const line = [limits.acquire('ep', 'd', two), limits.acquire('ep', 'e', two)];
+  const parked = await limits.acquire('ep', 'f', two);
+  assert.ok(!parked.ok);
+  const [b, c2] = running;
+  assert.ok(b?.ok && c2?.ok);
+  // b's place goes to d; the line has room again: bring 2 (the line's length) forward.
+  assert.equal(b.done(10), 2);
+  const d = await line[0]!;
+  assert.ok(d.ok);
+  assert.equal(c2.done(10), 0, 'one bring at a time per endpoint');
+  limits.pulled('ep');
+  assert.equal(d.done(10), 2, 'the next freed place may ask again');
+  limits.pulled('ep');
+  const e = await line[1]!;
+  assert.ok(e.ok);
+  c.advance(PARK_MS + 1);
+  assert.equal(e.done(10), 0, 'nothing parked for PARK_MS: nothing to bring');
 });
 
-test('concurrency: one attempt that hung does not set the pace (a median, not a mean); one hanging now does', async () => {
+test('concurrency: one attempt that hung does not keep deliveries out of line (a median, not a mean); one hanging now does', async () => {
   const c = clock();
-  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep, random: () => 0 });
+  const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
   const one = { ratePerSecond: null, maxConcurrency: 1 };
   for (const ms of [40, 40, 40, 40, 40, 40, 40, 15_000]) {
     const a = await limits.acquire('ep', `warm${ms}`, one);
@@ -183,17 +183,16 @@ test('concurrency: one attempt that hung does not set the pace (a median, not a 
   const a = await limits.acquire('ep', 'a', one);
   assert.ok(a.ok);
   const line = limits.acquire('ep', 'b', one);
-  const first = await limits.acquire('ep', 'c', one);
-  assert.ok(!first.ok);
-  assert.equal(first.until, c.now() + 40, 'the median of the last attempts, not their mean (~1.9 s)');
-  // The attempt in flight has run for 3 s: a place is not expected in 40 ms meanwhile, and nobody
-  // new waits in line for it.
+  assert.equal(await settled(line), false, 'a place expected in ~40 ms (the mean would say ~1.9 s)');
+  a.done(40);
+  const b = await line;
+  assert.ok(b.ok);
+  // b has run for 3 s: a place is not expected soon, so nobody waits in line for it.
   c.advance(3_000);
-  const later = await limits.acquire('ep', 'd', one);
-  assert.ok(!later.ok);
-  assert.equal(later.until, c.now() + 3_000);
-  a.done(3_000);
-  assert.ok((await line).ok);
+  const later = limits.acquire('ep', 'c', one);
+  assert.equal(await settled(later), true);
+  assert.ok(!(await later).ok);
+  b.done(3_000);
 });
 
 test('concurrency and rate together: a rate wait gives the concurrency place back', async () => {

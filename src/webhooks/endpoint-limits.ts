@@ -16,22 +16,21 @@
  *   another books again there: the slot is wasted, so the rate can only fall below the limit, never
  *   exceed it.
  * - **Concurrency** (`max_concurrency`): attempts in flight per endpoint, **per node** (with N
- *   nodes an endpoint may see N × max_concurrency). A place frees every expected attempt time ÷
- *   max, the expected time being the median of the last attempts (an attempt that hung for the
- *   whole timeout does not set it, as it would an average) and at least how long the oldest attempt
- *   in flight has run (a hanging endpoint is not expected to free a place soon). A delivery over the
- *   limit waits in line in memory — at most `max` of them, only while a place is expected within
- *   QUEUE_WAIT_MS — and is handed the place of the attempt that ends (at its HTTP answer, before
- *   the attempt is recorded), so a busy endpoint's places do not idle until the next claim round.
- *   Any other goes back to the queue for one expected wait plus a random part of another (a claim
- *   round's held deliveries do not return together), and the due backlog is pushed whole
- *   ≥ BACKLOG_PUSH_MS on, at most once per BACKLOG_PUSH_MS per endpoint. Not spread at an estimated
- *   pace like the rate's: tried, an estimate off either way (a first attempt that hung; SQLite's
- *   writes, not the endpoint, being the bottleneck) idled the endpoint or churned the queue.
- *   `npm run bench -- webhooks` (`limited`) measures it; docs/benchmarks.md has the figures.
+ *   nodes an endpoint may see N × max_concurrency). A full endpoint is not polled for: a delivery
+ *   over the limit waits in line in memory — at most `max` of them, only while a place is expected
+ *   within QUEUE_WAIT_MS — and is handed the place of the attempt that ends (at its HTTP answer,
+ *   before the attempt is recorded). Any other is *parked* PARK_MS ahead, with the endpoint's due
+ *   backlog (one push per BACKLOG_PUSH_MS), and an ending attempt asks (`done` → n) for the oldest
+ *   parked deliveries to be brought forward (store.deliveries.bringForward, the resolver wakes the
+ *   worker) while this node parked some lately. The expected time to a place is the median of the
+ *   last attempts (one that hung for the whole timeout does not set it, as it would an average), and
+ *   at least how long the oldest attempt in flight has run. Measured (`npm run bench -- webhooks`,
+ *   `limited`): a max_concurrency 1 endpoint's 2,000-message backlog behind a hanging request drains
+ *   at 0.69 (SQLite) and 0.29 (PostgreSQL) of an unlimited endpoint's, from 0.006 and 0.015 when
+ *   held deliveries polled the queue (docs/benchmarks.md, with the variants tried).
  *
  * Held deliveries hold no worker slot (the worker postpones them and claims other work), except the
- * few waiting in line, each for less than a second.
+ * few waiting in line, each for less than QUEUE_GIVE_UP_MS.
  */
 import { LRUCache } from 'lru-cache';
 import { connectPacingRedis, createRedisPacingStore } from '../cluster/index.ts';
@@ -61,9 +60,11 @@ const QUEUE_GIVE_UP_MS = 2 * QUEUE_WAIT_MS;
 export const BACKLOG_PUSH_MS = 1_000;
 /** An attempt's duration guessed before one has ended. */
 const INITIAL_TYPICAL_MS = 20;
-/** The shortest and longest a delivery held for concurrency waits before it is claimed again. */
-const MIN_WAIT_MS = 20;
-const MAX_WAIT_MS = 5_000;
+/**
+ * How long a delivery held for concurrency is parked: it is brought forward when a place frees, so
+ * this is only how late it comes back when nothing frees one (the node that parked it stopped).
+ */
+export const PARK_MS = 30_000;
 /** How many recent attempt durations the pace is the median of. */
 const SAMPLES = 8;
 
@@ -76,7 +77,12 @@ export interface Limits {
 
 export type Acquired =
   /** Go; call `done` with the attempt's duration when it has ended, whatever its outcome. */
-  | { ok: true; waitedMs: number; done(ms: number): void }
+  /**
+   * Go; call `done` with the attempt's duration when it has ended, whatever its outcome. It answers
+   * how many parked deliveries of the endpoint to bring forward now (0: none), and `pulled` must be
+   * called once they have been.
+   */
+  | { ok: true; waitedMs: number; done(ms: number): number }
   /**
    * Postpone the delivery to `until`; with `backlogUntil`, the endpoint's due backlog to then, spread
    * `backlogSpacingMs` apart on average (how long the endpoint needs per delivery at its limit).
@@ -91,6 +97,8 @@ export type Acquired =
 
 export interface EndpointLimits {
   acquire(endpoint: string, delivery: string, limits: Limits): Promise<Acquired>;
+  /** The deliveries a `done` asked for were brought forward (or that failed): the next may ask. */
+  pulled(endpoint: string): void;
   /** Stores in use (Redis: closes nothing shared; the caller owns the connection). */
   readonly shared: 'node' | 'redis';
 }
@@ -104,7 +112,7 @@ export interface EndpointLimitsOptions {
   sleep?: (ms: number) => Promise<void>;
   /** For tests: how long a delivery waits in line before it is postponed (QUEUE_GIVE_UP_MS). */
   queueGiveUpMs?: number;
-  /** For tests: [0, 1), spreads held deliveries' returns. */
+  /** For tests: [0, 1), spreads parked deliveries' returns. */
   random?: () => number;
 }
 
@@ -112,6 +120,10 @@ interface EndpointState {
   inFlight: number;
   /** Deliveries waiting in line for a place, oldest first: called with true when handed one. */
   waiters: ((handed: boolean) => void)[];
+  /** When a delivery was last parked for concurrency (epoch ms; 0: never). */
+  parkedAt: number;
+  /** A bring-forward asked for by `done` has not been `pulled` yet. */
+  pulling: boolean;
   /** The last SAMPLES attempt durations, ms (oldest first). */
   recent: number[];
   /** When each attempt in flight started (epoch ms). */
@@ -148,6 +160,8 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
       s = {
         inFlight: 0,
         waiters: [],
+        parkedAt: 0,
+        pulling: false,
         recent: [],
         started: [],
         lastPush: 0,
@@ -242,21 +256,14 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
       if (max !== null && s.inFlight >= max) handed = await queued(s, max);
       if (max !== null && s.inFlight >= max && !handed) {
         const t = now();
-        // One place frees every expectedMs / max: come back then, each held delivery at a random
-        // point of one more such wait, so a claim round's held deliveries do not return together.
-        const wait = Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, expectedMs(s) / max));
-        const until = Math.ceil(t + wait * (1 + random()));
+        // Parked, with the endpoint's due backlog (at most one push per BACKLOG_PUSH_MS): brought
+        // forward when a place frees (`done`), else back by themselves after PARK_MS (+ up to 10 %,
+        // so they do not all return at one instant).
+        s.parkedAt = t;
+        const until = Math.ceil(t + PARK_MS * (1 + random() / 10));
         if (t - s.lastPush < BACKLOG_PUSH_MS) return { ok: false, until, reason: 'concurrency' };
         s.lastPush = t;
-        // The due backlog is pushed whole. Not spread at an estimated pace: an estimate that is off
-        // (the first attempt hung; the store, not the endpoint, is the bottleneck) would idle the
-        // endpoint or bring rows back faster than it takes them — measured, both were worse.
-        return {
-          ok: false,
-          until,
-          backlogUntil: Math.max(until, t + BACKLOG_PUSH_MS),
-          reason: 'concurrency',
-        };
+        return { ok: false, until, backlogUntil: until, reason: 'concurrency' };
       }
       // Taken before the rate's await, so two deliveries cannot both see the last free place; a
       // queued delivery was handed the place of the attempt that ended (still counted).
@@ -284,7 +291,7 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
         ok: true,
         waitedMs,
         done(ms) {
-          if (released) return;
+          if (released) return 0;
           released = true;
           const i = s.started.indexOf(startedAt);
           if (i >= 0) s.started.splice(i, 1);
@@ -293,8 +300,17 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
           release(s);
           // Kept in the cache (recency) while attempts run, so its count is not lost to eviction.
           endpoints.set(endpoint, s);
+          // A place (or a place in line) is free and deliveries were parked lately: bring enough
+          // forward to fill the line, one bring at a time per endpoint.
+          if (max === null || s.pulling || now() - s.parkedAt > PARK_MS || s.waiters.length >= max) return 0;
+          s.pulling = true;
+          return max;
         },
       };
+    },
+    pulled(endpoint) {
+      const s = endpoints.get(endpoint);
+      if (s !== undefined) s.pulling = false;
     },
   };
 }

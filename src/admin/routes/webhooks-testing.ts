@@ -145,11 +145,14 @@ export function startEndpointWorker(
   options: EndpointWorkerOptions = {},
 ): { worker: DeliveryWorker; resolver: EndpointResolver } {
   const services = options.services ?? api.services;
+  // Late-bound: the resolver wakes the worker that is started with it below.
+  let woken: DeliveryWorker | undefined;
   const resolver =
     options.resolver ??
     createEndpointResolver({
       store: api.store,
       services,
+      wake: () => woken?.wake(),
       // A getter, so a test that assigns `api.settings` (a key rotation) reaches the resolver.
       settings: () => api.settings,
       ...options.resolverOptions,
@@ -164,6 +167,7 @@ export function startEndpointWorker(
     resolver,
     recheckMs: 50,
   });
+  woken = worker;
   t.after(async () => {
     await worker.close();
     await resolver.close();
