@@ -19,7 +19,8 @@
  * - Before each attempt the worker asks `admit`: the endpoint's circuit breaker (endpoint-breaker.ts)
  *   and its rate and concurrency limits (endpoint-limits.ts) may hold the delivery, which then goes
  *   back to the queue unsent (no attempt counted), with the endpoint's due backlog when the hold is
- *   long.
+ *   long. When an attempt to a full endpoint ends, the deliveries it parked are brought forward
+ *   (`store.deliveries.bringForward`) and the worker woken (`wake`).
  * - Health: the first failed attempt after a success sets the endpoint's `failing_since`, a success
  *   clears it (a write only when it changes: the row held says whether it is set); a failed attempt
  *   `autoDisableAfterMs` (5 days) after `failing_since` disables the endpoint.
@@ -207,6 +208,9 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       limits.pulled(endpointId);
     }
   }
+
+  /** Brings in flight: close() waits for them, so none runs against a closed store. */
+  const bringing = new Set<Promise<void>>();
 
   // "Any live endpoint?" for an idle worker, asked at most every ACTIVE_TTL_MS (one indexed read).
   let active: { value: boolean; at: number } | undefined;
@@ -403,7 +407,11 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
             outcome = await destination.deliver([{ ...event, id: messageId }], signal);
           } finally {
             const bring = admitted?.done?.(Date.now() - started) ?? 0;
-            if (bring > 0) void bringForward(endpoint.id, bring);
+            if (bring > 0) {
+              const p = bringForward(endpoint.id, bring);
+              bringing.add(p);
+              void p.finally(() => bringing.delete(p));
+            }
           }
           await logAttempt(endpoint, messageId, outcome);
           await afterAttempt(app, endpoint, messageId, outcome, admitted);
@@ -427,6 +435,7 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       for (const b of built.values()) retire(b);
       built.clear();
       while (closing.size > 0) await Promise.all(closing);
+      while (bringing.size > 0) await Promise.all(bringing);
     },
   };
 }

@@ -76,7 +76,6 @@ export interface Limits {
 }
 
 export type Acquired =
-  /** Go; call `done` with the attempt's duration when it has ended, whatever its outcome. */
   /**
    * Go; call `done` with the attempt's duration when it has ended, whatever its outcome. It answers
    * how many parked deliveries of the endpoint to bring forward now (0: none), and `pulled` must be
