@@ -118,6 +118,31 @@ for (const target of targets) {
       for (const n of rx.counts.values()) assert.equal(n, 1);
     });
 
+    test('without limits, an endpoint gets as many requests at once as the worker has slots (its pool is sized to them)', async (t) => {
+      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
+      const admin = api.client();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let open = 0;
+      const rx = await receiver(t, async () => {
+        open++;
+        await gate;
+        return 204;
+      });
+      await admin.createEventType({ name: 'order.created' });
+      const app = await admin.createApp({ name: 'Shop' });
+      await admin.createEndpoint(app.id, { url: rx.url });
+      for (let i = 0; i < 16; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      startEndpointWorker(t, api, { worker: { concurrency: 16 } });
+
+      // A pool of 10 sockets (the HTTP destination's default) would hold 6 of them back.
+      await waitFor('16 requests open at once', () => (open === 16 ? true : undefined), 15_000);
+      release();
+      await waitFor('every message received', () => (rx.counts.size === 16 ? true : undefined));
+    });
+
     test('rate_limit 1/s with a backlog past the horizon: the pushed rows are spread one interval apart, not bunched', async (t) => {
       const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
       const admin = api.client();

@@ -133,6 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     services,
     settings: webhookSettings,
     limits: createEndpointLimits(sharedRates),
+    sockets: () => loaded.config.events.worker.concurrency,
     // Parked deliveries of a full endpoint made due when a place frees: the worker claims them now.
     wake: () => hub?.notifyStored(),
     // The hub is started below; operational events go to its intake once it runs.

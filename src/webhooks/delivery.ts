@@ -63,6 +63,8 @@ export const CACHE_TTL_MS = 5_000;
  */
 export const DEFAULT_RETRY = { maxAttempts: 8, initialMs: 5_000, maxMs: 36_000_000 };
 const PREFIX = 'ep:';
+/** Sockets per endpoint without `sockets`: the worker's default concurrency. */
+const DEFAULT_SOCKETS = 16;
 
 export interface EndpointResolver extends TargetResolver {
   /** Closes every destination (after their attempts in flight). */
@@ -81,6 +83,12 @@ export interface EndpointResolverOptions {
   now?: () => number;
   /** Rate and concurrency limits; default in memory (`createEndpointLimits(redisEndpointPacing(…))` shares rates). */
   limits?: EndpointLimits;
+  /**
+   * Sockets per endpoint at most: the worker's concurrency (events.worker.concurrency), so every slot
+   * of a node can be at one endpoint without queueing in its pool; an endpoint's max_concurrency,
+   * when lower. Default 16, the worker's default.
+   */
+  sockets?: () => number;
   /** Wakes the delivery worker: parked deliveries were made due (a place of a full endpoint freed). */
   wake?: () => void;
   /** Where `endpoint.disabled` and `message.attempt.*` go; none: not emitted. */
@@ -144,6 +152,10 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       url: ep.url,
       headers: ep.headers,
       allowPrivateNetworks: privateAllowed(ep.url, settings),
+      connections: Math.min(
+        ep.maxConcurrency ?? Number.POSITIVE_INFINITY,
+        options.sockets?.() ?? DEFAULT_SOCKETS,
+      ),
       timeoutMs: settings.timeoutMs,
       maxRetryAfterMs: settings.maxRetryAfterMs,
     };

@@ -153,6 +153,7 @@ export function startEndpointWorker(
       store: api.store,
       services,
       wake: () => woken?.wake(),
+      sockets: () => options.worker?.concurrency ?? 16,
       // A getter, so a test that assigns `api.settings` (a key rotation) reaches the resolver.
       settings: () => api.settings,
       ...options.resolverOptions,
