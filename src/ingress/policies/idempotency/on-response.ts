@@ -43,14 +43,20 @@ export async function idempotencyOnResponse(
     return res;
   }
   slot.state = 'capturing';
-  const body = captureBody(res.body, ri.config.maxResponseBytes, save, (why) => {
-    if (why === 'too-large') {
-      ri.logger.warn({ requestId: ctx.id }, 'idempotency: response too large to store; key released');
-      return release(ri, slot);
-    }
-    // Cut short after the upstream answered: it executed, so the key stays locked until it lapses.
-    slot.state = 'done';
-  });
+  const body = captureBody(
+    res.body,
+    ri.config.maxResponseBytes,
+    save,
+    (why) => {
+      if (why === 'too-large') {
+        ri.logger.warn({ requestId: ctx.id }, 'idempotency: response too large to store; key released');
+        return release(ri, slot);
+      }
+      // Cut short after the upstream answered: it executed, so the key stays locked until it lapses.
+      slot.state = 'done';
+    },
+    Number.isSafeInteger(declared) && declared > 0 ? declared : undefined,
+  );
   return { ...res, body };
 }
 
