@@ -68,8 +68,8 @@ export interface ListDeliveriesOptions extends DeliveryFilter {
 /** The longest per-row spacing `postponeDue` spreads a backlog with (an endpoint at 1 a minute). */
 export const MAX_SPACING_MS = 60_000;
 /**
- * The longest time `postponeDue` spreads a backlog over: a pace estimated wrong (too slow) idles
- * the endpoint for at most this long; rows that come due before it can take them are pushed again.
+ * The longest time `postponeDue` spreads a backlog over: 10,000 rows behind a slow rate are not
+ * parked for days; those that come due before their slot are booked or pushed again then.
  */
 export const MAX_SPREAD_MS = 60_000;
 
@@ -164,10 +164,10 @@ export class DeliveryRepository {
    * it for a while gives its whole backlog back at once instead of the worker claiming and postponing
    * it row by row. Rows due later (retries, booked slots) are left alone. Returns how many moved.
    *
-   * With `spacingMs` (how long the endpoint takes per delivery) the rows are spread at random over
-   * the time the backlog needs, `[nextAttemptAt, nextAttemptAt + min(n × spacingMs, MAX_SPREAD_MS))`
-   * for n rows, so they come due about as fast as the endpoint can take them instead of all at once
-   * again, and a saturated endpoint's next push moves only the few that came due meanwhile.
+   * With `spacingMs` (the endpoint's rate interval) the rows are spread at random over the time the
+   * backlog needs, `[nextAttemptAt, nextAttemptAt + min(n × spacingMs, MAX_SPREAD_MS))` for n rows,
+   * so they come due about as fast as the endpoint may take them instead of all at once again, to be
+   * claimed together, one sent and the rest pushed again.
    */
   async postponeDue(
     subscription: string,
