@@ -84,7 +84,9 @@ test('a 429 with Retry-After pauses the pacer: nothing reaches the partner until
         resilience: {
           // 429 in retryOn: the throttled call is sent again once the pause is over.
           retry: { attempts: 2, retryOn: [429], backoff: { strategy: 'none' }, budget: false },
-          pacing: { rate: { requests: 5, perMs: 1_000 }, maxWaitMs: 10_000 },
+          // 2/s: the 429 has 500 ms to get back to the pacer before the next slot would send a call
+          // into the pause (at 5/s a loaded machine could take the 200 ms it had).
+          pacing: { rate: { requests: 2, perMs: 1_000 }, maxWaitMs: 15_000 },
         },
       },
     },
