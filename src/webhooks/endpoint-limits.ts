@@ -84,7 +84,7 @@ export type Acquired =
   | { ok: true; waitedMs: number; done(ms: number): number }
   /**
    * Postpone the delivery to `until`; with `backlogUntil`, the endpoint's due backlog to then, spread
-   * `backlogSpacingMs` apart on average (how long the endpoint needs per delivery at its limit).
+   * `backlogSpacingMs` apart on average (the rate's interval; concurrency pushes it whole).
    */
   | {
       ok: false;
@@ -199,15 +199,10 @@ export function createEndpointLimits(options: EndpointLimitsOptions = {}): Endpo
    * hanging endpoint is not assumed to free a place soon).
    */
   function expectedMs(s: EndpointState): number {
-    const median = medianMs(s, INITIAL_TYPICAL_MS);
+    const sorted = [...s.recent].sort((a, b) => a - b);
+    const median = sorted[sorted.length >> 1] ?? INITIAL_TYPICAL_MS;
     const oldest = s.started.length === 0 ? now() : Math.min(...s.started);
     return Math.max(1, median, now() - oldest);
-  }
-
-  /** The median of the last finished attempts' durations; `none` before any has finished. */
-  function medianMs(s: EndpointState, none: number): number {
-    const sorted = [...s.recent].sort((a, b) => a - b);
-    return sorted.length === 0 ? none : (sorted[sorted.length >> 1] as number);
   }
 
   /** An attempt's place: to the first in line, else free. */
