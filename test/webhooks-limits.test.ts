@@ -4,7 +4,7 @@
  * slot while it waits. Each on SQLite and PostgreSQL (the postponements are store writes).
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import {
   startEndpointWorker,
   startWebhookApi,
@@ -25,6 +25,35 @@ async function endpointWith(
   return ep;
 }
 
+/** A webhook API with the event type `order.created` and an application `Shop`. */
+async function shop(t: TestContext, target: (typeof targets)[number]) {
+  const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
+  const admin = api.client();
+  await admin.createEventType({ name: 'order.created' });
+  const app = await admin.createApp({ name: 'Shop' });
+  return { api, admin, app };
+}
+
+/** Sends `n` order.created messages to the application, one after the other. */
+async function sendMany(admin: ReturnType<WebhookApi['client']>, app: { id: string }, n: number) {
+  for (let i = 0; i < n; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+}
+
+/** A receiver that holds every request until `release()`; `arrived()` counts them. */
+async function heldReceiver(t: TestContext) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let arrived = 0;
+  const rx = await receiver(t, async () => {
+    arrived++;
+    await gate;
+    return 204;
+  });
+  return { rx, release, arrived: () => arrived };
+}
+
 /** The most arrivals in any window of `ms` (receiver timestamps, performance.now()). */
 function densest(at: readonly number[], ms: number): number {
   const sorted = [...at].sort((a, b) => a - b);
@@ -39,11 +68,8 @@ function densest(at: readonly number[], ms: number): number {
 for (const target of targets) {
   describe(`endpoint limits on ${target.dialect}`, () => {
     test('rate_limit 5/s: 12 deliveries arrive no faster than 5 a second, none dropped', async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
+      const { api, admin, app } = await shop(t, target);
       const rx = await receiver(t, () => 204);
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
       await endpointWith(api, app, rx.url, { rateLimit: 5 });
       const sent = new Set<string>();
       for (let i = 0; i < 12; i++)
@@ -61,8 +87,7 @@ for (const target of targets) {
     });
 
     test('max_concurrency 1: the receiver never sees two requests at once', async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
+      const { api, admin, app } = await shop(t, target);
       let open = 0;
       let most = 0;
       const rx = await receiver(t, async () => {
@@ -72,10 +97,8 @@ for (const target of targets) {
         open--;
         return 204;
       });
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
       await endpointWith(api, app, rx.url, { maxConcurrency: 1 });
-      for (let i = 0; i < 6; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      await sendMany(admin, app, 6);
       startEndpointWorker(t, api, { worker: { concurrency: 8 } });
 
       await waitFor('every message received', () => (rx.counts.size === 6 ? true : undefined), 30_000);
@@ -85,26 +108,14 @@ for (const target of targets) {
     });
 
     test('max_concurrency 1 behind a hanging request: parked deliveries are brought forward as places free, long before they would return', async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let arrived = 0;
-      const rx = await receiver(t, async () => {
-        arrived++;
-        await gate;
-        return 204;
-      });
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
+      const { api, admin, app } = await shop(t, target);
+      const { rx, release, arrived } = await heldReceiver(t);
       const ep = await endpointWith(api, app, rx.url, { maxConcurrency: 1 });
-      for (let i = 0; i < 40; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      await sendMany(admin, app, 40);
       startEndpointWorker(t, api, { worker: { concurrency: 8 } });
 
       // One request hangs: the others are parked, the due backlog with them, PARK_MS ahead.
-      await waitFor('the first request', () => (arrived === 1 ? true : undefined));
+      await waitFor('the first request', () => (arrived() === 1 ? true : undefined));
       const parked = await waitFor('the backlog parked', async () => {
         const page = await api.store.deliveries.list('pending', { subscription: `ep:${ep.id}`, limit: 100 });
         const far = page.items.filter((d) => d.nextAttemptAt! >= Date.now() + PARK_MS / 2);
@@ -119,38 +130,23 @@ for (const target of targets) {
     });
 
     test('without limits, an endpoint gets as many requests at once as the worker has slots (its pool is sized to them)', async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let open = 0;
-      const rx = await receiver(t, async () => {
-        open++;
-        await gate;
-        return 204;
-      });
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
+      const { api, admin, app } = await shop(t, target);
+      const { rx, release, arrived } = await heldReceiver(t);
       await admin.createEndpoint(app.id, { url: rx.url });
-      for (let i = 0; i < 16; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      await sendMany(admin, app, 16);
       startEndpointWorker(t, api, { worker: { concurrency: 16 } });
 
       // A pool of 10 sockets (the HTTP destination's default) would hold 6 of them back.
-      await waitFor('16 requests open at once', () => (open === 16 ? true : undefined), 15_000);
+      await waitFor('16 requests open at once', () => (arrived() === 16 ? true : undefined), 15_000);
       release();
       await waitFor('every message received', () => (rx.counts.size === 16 ? true : undefined));
     });
 
     test('rate_limit 1/s with a backlog past the horizon: the pushed rows are spread one interval apart, not bunched', async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
+      const { api, admin, app } = await shop(t, target);
       const rx = await receiver(t, () => 204);
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
       const ep = await endpointWith(api, app, rx.url, { rateLimit: 1 });
-      for (let i = 0; i < 60; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      await sendMany(admin, app, 60);
       const start = Date.now();
       startEndpointWorker(t, api, { worker: { concurrency: 8 } });
 
@@ -195,13 +191,10 @@ for (const target of targets) {
     });
 
     test("postponeDue pushes an endpoint's due backlog in one statement, leaving later rows alone", async (t) => {
-      const api = await startWebhookApi(t, target, { allowHosts: ['127.0.0.1'] });
-      const admin = api.client();
-      await admin.createEventType({ name: 'order.created' });
-      const app = await admin.createApp({ name: 'Shop' });
+      const { api, admin, app } = await shop(t, target);
       const a = await admin.createEndpoint(app.id, { url: 'http://127.0.0.1:1/a' });
       const b = await admin.createEndpoint(app.id, { url: 'http://127.0.0.1:1/b' });
-      for (let i = 0; i < 3; i++) await admin.send(app.id, { event_type: 'order.created', payload: { i } });
+      await sendMany(admin, app, 3);
       const now = Date.now() + 1_000;
       // One of a's deliveries is leased, then retried later than the push: it must keep its time.
       const [leased] = await api.store.deliveries.claim('w', 1, 60_000, now);

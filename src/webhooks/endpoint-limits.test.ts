@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createEndpointLimits, HORIZON_MS, PARK_MS, QUEUE_WAIT_MS } from './endpoint-limits.ts';
+import {
+  createEndpointLimits,
+  type EndpointLimits,
+  HORIZON_MS,
+  type Limits,
+  PARK_MS,
+  QUEUE_WAIT_MS,
+} from './endpoint-limits.ts';
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -77,6 +84,15 @@ test('rate: a wait of a few ms is slept in place', async () => {
   assert.deepEqual(c.slept, [1]);
 });
 
+/** Runs one attempt of each duration at endpoint `ep`, one after the other (the endpoint's history). */
+async function attempts(limits: EndpointLimits, l: Limits, durations: readonly number[]): Promise<void> {
+  for (const [i, ms] of durations.entries()) {
+    const a = await limits.acquire('ep', `past${i}`, l);
+    assert.ok(a.ok);
+    a.done(ms);
+  }
+}
+
 /** Whether `p` has settled once the microtasks queued now have run (no timer waited for). */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   const pending = Symbol('pending');
@@ -132,11 +148,7 @@ test('concurrency: an endpoint whose attempts take long is not waited for in lin
   const c = clock();
   const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
   const one = { ratePerSecond: null, maxConcurrency: 1 };
-  for (let i = 0; i < 30; i++) {
-    const a = await limits.acquire('ep', `warm${i}`, one);
-    assert.ok(a.ok);
-    a.done(3 * QUEUE_WAIT_MS);
-  }
+  await attempts(limits, one, Array(30).fill(3 * QUEUE_WAIT_MS));
   const a = await limits.acquire('ep', 'a', one);
   assert.ok(a.ok);
   const b = limits.acquire('ep', 'b', one);
@@ -175,11 +187,7 @@ test('concurrency: one attempt that hung does not keep deliveries out of line (a
   const c = clock();
   const limits = createEndpointLimits({ now: c.now, sleep: c.sleep });
   const one = { ratePerSecond: null, maxConcurrency: 1 };
-  for (const ms of [40, 40, 40, 40, 40, 40, 40, 15_000]) {
-    const a = await limits.acquire('ep', `warm${ms}`, one);
-    assert.ok(a.ok);
-    a.done(ms);
-  }
+  await attempts(limits, one, [40, 40, 40, 40, 40, 40, 40, 15_000]);
   const a = await limits.acquire('ep', 'a', one);
   assert.ok(a.ok);
   const line = limits.acquire('ep', 'b', one);
